@@ -1,0 +1,96 @@
+/**
+ * Every file-system call storage makes goes through this interface, so tests
+ * can inject faults (ENOSPC, EIO) at any step and check that nothing
+ * acknowledged is lost. `nodeFileSystem` is the real one.
+ *
+ * The request path (WAL appends, SSTable block reads) is synchronous, so it
+ * keeps replies in arrival order without bookkeeping; flush and recovery use
+ * the asynchronous calls.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+
+/** A file being written front to back by a flush. */
+export interface WritableFile {
+  write(data: Uint8Array): Promise<void>;
+  /** fdatasync: the bytes written so far are durable when this resolves. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileSystem {
+  // Asynchronous: flush, recovery, housekeeping.
+  mkdirp(dir: string): Promise<void>;
+  readdir(dir: string): Promise<string[]>;
+  /** Rejects with code ENOENT when the file does not exist. */
+  readFile(path: string): Promise<Buffer>;
+  /** Creates or truncates `path` for writing. */
+  createWritable(path: string): Promise<WritableFile>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** fsync on a directory, so renames and unlinks in it are durable. */
+  syncDir(dir: string): Promise<void>;
+
+  // Synchronous: the request path.
+  openReadSync(path: string): number;
+  /** Reads up to buffer.length bytes at `position`; returns how many were read. */
+  readSync(fd: number, buffer: Uint8Array, position: number): number;
+  sizeSync(fd: number): number;
+  openAppendSync(path: string): number;
+  appendSync(fd: number, data: Uint8Array): void;
+  fdatasyncSync(fd: number): void;
+  truncateSync(path: string, length: number): void;
+  closeSync(fd: number): void;
+}
+
+export const nodeFileSystem: FileSystem = {
+  async mkdirp(dir) {
+    await fsp.mkdir(dir, { recursive: true });
+  },
+  readdir: (dir) => fsp.readdir(dir),
+  readFile: (path) => fsp.readFile(path),
+  async createWritable(path) {
+    const handle = await fsp.open(path, 'w');
+    return {
+      async write(data) {
+        let offset = 0;
+        while (offset < data.length) {
+          const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+          offset += bytesWritten;
+        }
+      },
+      sync: () => handle.datasync(),
+      close: () => handle.close(),
+    };
+  },
+  rename: (from, to) => fsp.rename(from, to),
+  unlink: (path) => fsp.unlink(path),
+  async syncDir(dir) {
+    const handle = await fsp.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+
+  openReadSync: (path) => fs.openSync(path, 'r'),
+  readSync(fd, buffer, position) {
+    let done = 0;
+    while (done < buffer.length) {
+      const n = fs.readSync(fd, buffer, done, buffer.length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  },
+  sizeSync: (fd) => fs.fstatSync(fd).size,
+  openAppendSync: (path) => fs.openSync(path, 'a'),
+  appendSync(fd, data) {
+    let offset = 0;
+    while (offset < data.length) offset += fs.writeSync(fd, data, offset, data.length - offset);
+  },
+  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  truncateSync: (path, length) => fs.truncateSync(path, length),
+  closeSync: (fd) => fs.closeSync(fd),
+};

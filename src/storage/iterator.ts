@@ -1,0 +1,32 @@
+/**
+ * The one iterator shape every layer (skip list, MemTable, SSTable, merge)
+ * speaks, after LevelDB's Iterator and Pebble's internalIterator.
+ *
+ * Keys are sort keys (see keyOrder.ts): native `<` on them is code point
+ * order. A value is the entry's JSON text, or TOMBSTONE for a deletion.
+ *
+ * Contract: a new iterator is not valid until positioned by seekGE or
+ * seekToFirst. key(), value() and next() require valid(). Iteration is in
+ * strictly ascending key order, one entry per key.
+ */
+
+/** A deletion marker. DO NOT CHANGE: persisted layouts test for it. */
+export const TOMBSTONE = null;
+export type Tombstone = typeof TOMBSTONE;
+
+/** A stored value: JSON text exactly as the client wrote it, or a tombstone. */
+export type EntryValue = string | Tombstone;
+
+export interface InternalIterator {
+  /** Positions at the first entry whose key is >= target (a sort key). */
+  seekGE(target: string): void;
+  /** Positions at the first entry. */
+  seekToFirst(): void;
+  valid(): boolean;
+  /** REQUIRES: valid(). */
+  key(): string;
+  /** REQUIRES: valid(). */
+  value(): EntryValue;
+  /** REQUIRES: valid(). */
+  next(): void;
+}
