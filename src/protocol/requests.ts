@@ -1,0 +1,149 @@
+/**
+ * Request validation: an Envelope's body becomes a typed Request or a
+ * MaelstromError the caller sends back.
+ *
+ * Always holds for a returned Request: every key is a well-formed UTF-16
+ * string (no lone surrogate; lin-kv keys may also be safe integers), every
+ * value is the client's exact JSON text as RawJson, and `limit` is a positive
+ * safe integer. An unknown type throws 10; any bad field throws 12 with the
+ * field's name in the text. Fields a type does not use are ignored (Maelstrom
+ * messages may carry extras).
+ */
+import type { Envelope } from './envelope.js';
+import { ErrorCode, MaelstromError } from './errors.js';
+import { RawJson, rawMember } from './rawJson.js';
+
+export type Request =
+  | { type: 'init'; nodeId: string; nodeIds: string[] }
+  | { type: 'memtable_put'; key: string; value: RawJson }
+  | { type: 'memtable_get'; key: string }
+  | { type: 'memtable_delete'; key: string }
+  | { type: 'memtable_scan'; start?: string; end?: string; limit?: number }
+  | { type: 'memtable_stats' }
+  | { type: 'sstable_flush' }
+  | { type: 'sstable_lookup'; sstable: string; key: string }
+  | { type: 'read'; key: string | number }
+  | { type: 'write'; key: string | number; value: RawJson }
+  | { type: 'cas'; key: string | number; from: RawJson; to: RawJson; createIfNotExists: boolean };
+
+type Body = Envelope['body'];
+
+/** Validates the body; throws MaelstromError 10 for an unknown type, 12 for a malformed field, naming the field in the text. */
+export function parseRequest(envelope: Envelope): Request {
+  const { body } = envelope;
+  if (body.msg_id !== undefined && body.msg_id < 0) throw malformed('msg_id must be a non-negative integer');
+  switch (body.type) {
+    case 'init':
+      return { type: 'init', nodeId: requireString(body, 'node_id'), nodeIds: requireStringArray(body, 'node_ids') };
+    case 'memtable_put':
+      return { type: 'memtable_put', key: requireKey(body, 'key'), value: requireRaw(envelope, 'value') };
+    case 'memtable_get':
+      return { type: 'memtable_get', key: requireKey(body, 'key') };
+    case 'memtable_delete':
+      return { type: 'memtable_delete', key: requireKey(body, 'key') };
+    case 'memtable_scan':
+      return parseScan(body);
+    case 'memtable_stats':
+      return { type: 'memtable_stats' };
+    case 'sstable_flush':
+      return { type: 'sstable_flush' };
+    case 'sstable_lookup':
+      return { type: 'sstable_lookup', sstable: requireString(body, 'sstable'), key: requireKey(body, 'key') };
+    case 'read':
+      return { type: 'read', key: requireLinKvKey(body) };
+    case 'write':
+      return { type: 'write', key: requireLinKvKey(body), value: requireRaw(envelope, 'value') };
+    case 'cas':
+      return {
+        type: 'cas',
+        key: requireLinKvKey(body),
+        from: requireRaw(envelope, 'from'),
+        to: requireRaw(envelope, 'to'),
+        createIfNotExists: optionalBoolean(body, 'create_if_not_exists') ?? false,
+      };
+    default:
+      throw new MaelstromError(ErrorCode.NotSupported, `unsupported request type: ${JSON.stringify(body.type)}`);
+  }
+}
+
+/** Scan bounds and limit are optional; `null` counts as absent (unbounded / no limit). */
+function parseScan(body: Body): Request {
+  const request: { type: 'memtable_scan'; start?: string; end?: string; limit?: number } = { type: 'memtable_scan' };
+  if (body.start != null) request.start = requireKey(body, 'start');
+  if (body.end != null) request.end = requireKey(body, 'end');
+  if (body.limit != null) {
+    const limit = body.limit;
+    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit <= 0) {
+      throw malformed(`limit must be a positive integer, got ${describe(limit)}`);
+    }
+    request.limit = limit;
+  }
+  return request;
+}
+
+function malformed(text: string): MaelstromError {
+  return new MaelstromError(ErrorCode.MalformedRequest, text);
+}
+
+function requireString(body: Body, field: string): string {
+  const value = body[field];
+  if (typeof value !== 'string') throw malformed(`${field} must be a string, got ${describe(value)}`);
+  return value;
+}
+
+/** A store key: a string without lone surrogates (so it has a UTF-8 form and a code-point order). */
+function requireKey(body: Body, field: string): string {
+  const key = requireString(body, field);
+  if (!isWellFormed(key)) throw malformed(`${field} contains a lone surrogate`);
+  return key;
+}
+
+/** lin-kv keys: a well-formed string or a safe integer (Maelstrom's workload uses integers). */
+function requireLinKvKey(body: Body): string | number {
+  const key = body.key;
+  if (typeof key === 'number') {
+    if (!Number.isSafeInteger(key)) throw malformed(`key must be a string or an integer, got ${describe(key)}`);
+    return key;
+  }
+  if (typeof key !== 'string') throw malformed(`key must be a string or an integer, got ${describe(key)}`);
+  if (!isWellFormed(key)) throw malformed('key contains a lone surrogate');
+  return key;
+}
+
+function requireStringArray(body: Body, field: string): string[] {
+  const value = body[field];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw malformed(`${field} must be an array of strings, got ${describe(value)}`);
+  }
+  return value as string[];
+}
+
+function optionalBoolean(body: Body, field: string): boolean | undefined {
+  const value = body[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw malformed(`${field} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** The member's exact source text. Requires envelope.line to be the text the body was parsed from. */
+function requireRaw(envelope: Envelope, field: string): RawJson {
+  // Presence is decided on the parsed body (cheap), the text by the scanner.
+  if (envelope.body[field] === undefined) throw malformed(`${field} is missing`);
+  const text = rawMember(envelope.line, ['body', field]);
+  if (text === undefined) throw malformed(`${field} is missing`);
+  return new RawJson(text);
+}
+
+/** String.prototype.isWellFormed (Node 20+, ES2024; our lib setting is ES2023). */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** A short description of a bad value for error texts, bounded in size whatever the value. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}...` : JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
+}

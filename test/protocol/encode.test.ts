@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeMessage, errorBody } from '../../src/protocol/encode.js';
+import { ErrorCode, MaelstromError } from '../../src/protocol/errors.js';
+import { RawJson } from '../../src/protocol/rawJson.js';
+
+const plainStringify = (src: string, dest: string, body: Record<string, unknown>): string => JSON.stringify({ src, dest, body });
+
+describe('encodeMessage', () => {
+  it('property: equals JSON.stringify for plain bodies', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.dictionary(fc.string(), fc.jsonValue()), (src, dest, body) => {
+        expect(encodeMessage(src, dest, body)).toBe(plainStringify(src, dest, body));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('property: equals JSON.stringify for bodies with lone surrogates, undefined and non-JSON values', () => {
+    const leaf = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.double(),
+      fc.constant(undefined),
+      fc.constant(() => 1),
+      fc.constant(Symbol('s')),
+      fc.date({ noInvalidDate: true }),
+    );
+    const { tree } = fc.letrec<{ tree: unknown }>((tie) => ({
+      tree: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('tree')), fc.dictionary(fc.string(), tie('tree'))),
+    }));
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), tree), (body) => {
+        expect(encodeMessage('n1', 'c1', body)).toBe(plainStringify('n1', 'c1', body));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('matches JSON.stringify on its special cases', () => {
+    const body = {
+      type: 'x',
+      omitted: undefined,
+      fn: () => 1,
+      list: [undefined, () => 1, NaN, Infinity, -0, null],
+      boxed: [new Number(1), new String('s'), new Boolean(false)],
+      date: new Date(0),
+      custom: { toJSON: (key: string) => ({ key }) },
+      nested: [{ toJSON: (key: string) => key }],
+    };
+    expect(encodeMessage('n1', 'c1', body)).toBe(plainStringify('n1', 'c1', body));
+  });
+
+  it('throws on a cycle or a BigInt, as JSON.stringify does', () => {
+    const cyclic: Record<string, unknown> = { type: 'x' };
+    cyclic.self = { back: cyclic };
+    expect(() => encodeMessage('n1', 'c1', cyclic)).toThrow(TypeError);
+    expect(() => encodeMessage('n1', 'c1', { type: 'x', n: 1n })).toThrow(TypeError);
+    const shared = { a: 1 };
+    expect(encodeMessage('n1', 'c1', { type: 'x', p: shared, q: [shared] })).toBe(
+      plainStringify('n1', 'c1', { type: 'x', p: shared, q: [shared] }),
+    );
+  });
+
+  it('splices RawJson verbatim, also nested in arrays and objects', () => {
+    const body = {
+      type: 'memtable_scan_ok',
+      msg_id: 3,
+      in_reply_to: 5,
+      entries: [
+        { key: 'a', value: new RawJson('1.0') },
+        { key: 'b', value: new RawJson('12345678901234567890') },
+        { key: 'c', value: new RawJson('{"b":1, "a":2}') },
+        { key: 'd', value: new RawJson('"\\u00e9"') },
+      ],
+      extra: [new RawJson('1e400')],
+    };
+    expect(encodeMessage('n1', 'c1', body)).toBe(
+      '{"src":"n1","dest":"c1","body":{"type":"memtable_scan_ok","msg_id":3,"in_reply_to":5,"entries":[' +
+        '{"key":"a","value":1.0},{"key":"b","value":12345678901234567890},{"key":"c","value":{"b":1, "a":2}},' +
+        '{"key":"d","value":"\\u00e9"}],"extra":[1e400]}}',
+    );
+  });
+
+  it('property: a spliced value reads back as the same JSON', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string(), (value, key) => {
+        const text = JSON.stringify(value);
+        const line = encodeMessage('n1', 'c1', { type: 'memtable_get_ok', value: new RawJson(text), key });
+        expect(JSON.parse(line)).toEqual({ src: 'n1', dest: 'c1', body: { type: 'memtable_get_ok', value: JSON.parse(text), key } });
+        expect(line).not.toContain('\n');
+      }),
+    );
+  });
+});
+
+describe('errorBody', () => {
+  it('gives the Maelstrom error body', () => {
+    expect(errorBody(new MaelstromError(ErrorCode.KeyDoesNotExist, 'no such key'))).toEqual({
+      type: 'error',
+      code: 20,
+      text: 'no such key',
+    });
+  });
+});
