@@ -12,6 +12,7 @@ import * as fsp from 'node:fs/promises';
 
 /** A file being written front to back by a flush. */
 export interface WritableFile {
+  /** Writes all of `data`. Must not keep `data` once resolved: writers reuse their buffers. */
   write(data: Uint8Array): Promise<void>;
   /** fdatasync: the bytes written so far are durable when this resolves. */
   sync(): Promise<void>;

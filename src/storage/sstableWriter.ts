@@ -1,0 +1,492 @@
+/**
+ * Streams a sorted InternalIterator into an SSTable file (format:
+ * sstableFormat.ts, docs/SSTABLE.md), after LevelDB's table/table_builder.cc.
+ *
+ * Invariants:
+ *   (1) Entries arrive in strictly ascending sort-key order, so their UTF-8
+ *       keys are in strictly ascending byte order; the writer checks it.
+ *   (2) Bytes go out front to back with no gaps: data blocks, filter,
+ *       properties, index, footer. `offset` is always the file offset of the
+ *       next byte emitted, buffered or not.
+ *   (3) The hot loop allocates nothing per entry: keys (straight from the
+ *       sort key) and values are encoded into a reused block buffer, and
+ *       blocks are copied into 256 KiB output chunks.
+ *   (4) At most one chunk write is in flight, so encoding overlaps I/O; a
+ *       chunk is reused only after its write resolved. REQUIRES of the
+ *       WritableFile: write(data) does not keep `data` after it resolves
+ *       (nodeFileSystem's does not).
+ *
+ * The writer fdatasyncs and closes the file but does not rename it: the
+ * caller writes to a temporary name and publishes it.
+ */
+import { BloomFilterBuilder, DEFAULT_BITS_PER_KEY } from './bloomFilter.js';
+import type { FileSystem, WritableFile } from './fileSystem.js';
+import { type InternalIterator, TOMBSTONE } from './iterator.js';
+import { fromSortKey } from './keyOrder.js';
+import {
+  BLOCK_TRAILER_SIZE,
+  type BlockHandle,
+  BlockKind,
+  DEFAULT_BLOCK_BYTES,
+  EntryKind,
+  encodeFooter,
+  FOOTER_SIZE,
+  MAX_BLOCK_SIZE,
+  MAX_VARINT_BYTES,
+  RESTART_INTERVAL,
+  sealBlock,
+  writeVarint,
+} from './sstableFormat.js';
+
+/** What a finished SSTable holds. Keys here are real keys, not sort keys. */
+export interface SSTableProperties {
+  entries: number;
+  tombstones: number;
+  sizeBytes: number;
+  bloomFilterBits: number;
+  dataBlocks: number;
+  smallestKey: string | null;
+  largestKey: string | null;
+}
+
+export interface SSTableWriteOptions {
+  /** Target data block payload size; a block closes once it reaches this. Default 4096. */
+  blockBytes?: number;
+  /** Bloom filter bits a key. Default 10. */
+  bloomBitsPerKey?: number;
+}
+
+/** Size of the chunks handed to WritableFile.write. */
+const OUTPUT_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Streams `source` (positioned here with seekToFirst) into `path`,
+ * fdatasyncs and closes it, and returns what it wrote. Does NOT rename: the
+ * caller writes to a temp name and publishes. On failure the file is closed
+ * and left for the caller to unlink.
+ */
+export async function writeSSTable(
+  fs: FileSystem,
+  path: string,
+  source: InternalIterator,
+  options: SSTableWriteOptions = {},
+): Promise<SSTableProperties> {
+  const blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
+  const bitsPerKey = options.bloomBitsPerKey ?? DEFAULT_BITS_PER_KEY;
+  if (!(Number.isInteger(blockBytes) && blockBytes > 0)) throw new RangeError(`blockBytes must be a positive integer`);
+  if (!(bitsPerKey > 0)) throw new RangeError(`bloomBitsPerKey must be positive`);
+
+  const file = await fs.createWritable(path);
+  let table: TableBuilder | undefined;
+  try {
+    table = new TableBuilder(file, blockBytes, bitsPerKey);
+    source.seekToFirst();
+    for (; source.valid(); source.next()) {
+      if (table.add(source.key(), source.value())) await table.drain();
+    }
+    const properties = await table.finish();
+    await file.sync();
+    await file.close();
+    return properties;
+  } catch (error) {
+    await table?.settle().catch(() => undefined);
+    await file.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+// Implementation details follow.
+
+/** Grows `buf` to hold at least `needed` bytes, keeping buf[0, keep). */
+function grow(buf: Buffer, needed: number, keep: number): Buffer {
+  if (buf.length >= needed) return buf;
+  const grown = Buffer.allocUnsafe(Math.max(needed, buf.length * 2));
+  buf.copy(grown, 0, 0, keep);
+  return grown;
+}
+
+/** Copies src[from, to) to dst[at]: a loop for the few bytes a key suffix usually has, Buffer.copy beyond. */
+function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, at: number): number {
+  if (to - from > 32) return src.copy(dst, at, from, to);
+  for (let i = from; i < to; i++) dst[at++] = src[i];
+  return to - from;
+}
+
+/**
+ * Encodes the key behind `sortKey` (see keyOrder.ts) as UTF-8 at buf[0],
+ * straight from the sort key. Returns the byte length, or -1 if the key
+ * holds a lone surrogate, which UTF-8 cannot carry.
+ * REQUIRES: buf.length >= 3 * sortKey.length.
+ */
+function encodeSortKey(sortKey: string, buf: Buffer): number {
+  let pos = 0;
+  const n = sortKey.length;
+  for (let i = 0; i < n; i++) {
+    let unit = sortKey.charCodeAt(i);
+    if (unit < 0x80) {
+      buf[pos++] = unit;
+    } else if (unit < 0x800) {
+      buf[pos++] = 0xc0 | (unit >> 6);
+      buf[pos++] = 0x80 | (unit & 0x3f);
+    } else if (unit < 0xf800) {
+      if (unit >= 0xd800) unit += 0x800; // sort-key space [D800, F7FF] holds U+E000..U+FFFF
+      buf[pos++] = 0xe0 | (unit >> 12);
+      buf[pos++] = 0x80 | ((unit >> 6) & 0x3f);
+      buf[pos++] = 0x80 | (unit & 0x3f);
+    } else {
+      // Sort-key space [F800, FFFF] holds surrogates: a high one must be followed by a low one.
+      const high = unit - 0x2000;
+      const low = i + 1 < n ? sortKey.charCodeAt(i + 1) - 0x2000 : 0;
+      if (high >= 0xdc00 || low < 0xdc00 || low > 0xdfff) return -1;
+      i++;
+      const codePoint = 0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00);
+      buf[pos++] = 0xf0 | (codePoint >> 18);
+      buf[pos++] = 0x80 | ((codePoint >> 12) & 0x3f);
+      buf[pos++] = 0x80 | ((codePoint >> 6) & 0x3f);
+      buf[pos++] = 0x80 | (codePoint & 0x3f);
+    }
+  }
+  return pos;
+}
+
+/** Strings up to this long are measured and copied in JavaScript, which beats a native call for them. */
+const SHORT_STRING = 32;
+/** Longer strings are measured before they are written, so room for 3 bytes a unit is never reserved for them. */
+const LONG_STRING = 64 * 1024;
+
+/** Bytes writeVarint takes for `value` (a block offset or length, below 2^32). */
+function varintSize(value: number): number {
+  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x20_0000 ? 3 : value < 0x1000_0000 ? 4 : 5;
+}
+
+/** UTF-8 byte length of `value`. */
+function utf8Length(value: string): number {
+  if (value.length <= SHORT_STRING) {
+    let i = 0;
+    while (i < value.length && value.charCodeAt(i) < 0x80) i++;
+    if (i === value.length) return i;
+  }
+  return Buffer.byteLength(value, 'utf8');
+}
+
+/**
+ * Buffer's unchecked string writers (used by Buffer.prototype.write, which
+ * adds argument checks costing more than the copy for short strings); the
+ * public API stands in if a Node.js version lacks them.
+ */
+type RawWrite = (this: Buffer, value: string, offset: number, length: number) => number;
+const rawWriters = Buffer.prototype as unknown as { latin1Write?: RawWrite; utf8Write?: RawWrite };
+const latin1Write: RawWrite =
+  rawWriters.latin1Write ??
+  function (this: Buffer, value, offset, length) {
+    return this.write(value, offset, length, 'latin1');
+  };
+const utf8Write: RawWrite =
+  rawWriters.utf8Write ??
+  function (this: Buffer, value, offset, length) {
+    return this.write(value, offset, length, 'utf8');
+  };
+
+/** Writes `value`, whose UTF-8 length is `length`, at buf[at]. */
+function writeUtf8(buf: Buffer, value: string, at: number, length: number): void {
+  if (length !== value.length) {
+    utf8Write.call(buf, value, at, length);
+  } else if (length <= SHORT_STRING) {
+    for (let i = 0; i < length; i++) buf[at + i] = value.charCodeAt(i); // ASCII: UTF-8 length = UTF-16 length
+  } else {
+    latin1Write.call(buf, value, at, length);
+  }
+}
+
+/** Builds one data or index block payload with prefix-compressed keys and restart points. */
+class BlockBuilder {
+  /** The payload so far is buf[0, size); room is kept for restarts and the trailer. */
+  buf: Buffer = Buffer.allocUnsafe(16 * 1024);
+  size = 0;
+  entries = 0;
+  private restarts: number[] = [];
+  private sinceRestart = 0;
+
+  constructor(private readonly restartInterval: number) {}
+
+  reset(): void {
+    this.size = 0;
+    this.entries = 0;
+    this.restarts.length = 0;
+    this.sinceRestart = 0;
+  }
+
+  /** The payload size if the block were finished now. */
+  estimatedSize(): number {
+    return this.size + 4 * this.restarts.length + 4;
+  }
+
+  /**
+   * REQUIRES: key[0, keyLen) is greater than every key added since reset(),
+   * and shares its first `common` bytes with the key added just before.
+   * Writes an entry's header and key; returns the offset where its
+   * `valueLength` value bytes go (room for them is reserved).
+   */
+  begin(key: Buffer, keyLen: number, common: number, kind: EntryKind, valueLength: number): number {
+    const shared = this.nextShared(common);
+    this.reserve(keyLen - shared + valueLength);
+    const at = this.writeHeader(key, keyLen, shared, kind, valueLength, this.size);
+    this.size = at + valueLength;
+    return at;
+  }
+
+  /** As begin(), for a value: writes the entry whole, its value as UTF-8. */
+  addValue(key: Buffer, keyLen: number, common: number, value: string): void {
+    if (value.length <= SHORT_STRING || value.length > LONG_STRING) {
+      const valueLength = utf8Length(value);
+      const at = this.begin(key, keyLen, common, EntryKind.Value, valueLength); // may grow this.buf: read it after
+      writeUtf8(this.buf, value, at, valueLength);
+      return;
+    }
+    // Saves measuring the value first: guess that its length's varint is as
+    // long as that of its UTF-16 length (right for ASCII), encode it where
+    // that puts it, then write the header in front, moving the value in the
+    // rare case the guess was wrong.
+    const shared = this.nextShared(common);
+    const unshared = keyLen - shared;
+    this.reserve(unshared + 3 * value.length);
+    const guess = varintSize(value.length);
+    let valueAt = this.size + varintSize(shared) + varintSize(unshared) + guess + 1 + unshared;
+    const valueLength = utf8Write.call(this.buf, value, valueAt, 3 * value.length);
+    const actual = varintSize(valueLength);
+    if (actual !== guess) {
+      this.buf.copyWithin(valueAt + actual - guess, valueAt, valueAt + valueLength);
+      valueAt += actual - guess;
+    }
+    const at = this.writeHeader(key, keyLen, shared, EntryKind.Value, valueLength, this.size);
+    if (at !== valueAt) throw new Error('BlockBuilder: value misplaced'); // cannot happen: the varint sizes agree
+    this.size = valueAt + valueLength;
+  }
+
+  /** Counts the entry about to be added; returns how many key bytes it shares with the previous one (0 at a restart). */
+  private nextShared(common: number): number {
+    this.entries++;
+    if (this.sinceRestart === this.restartInterval || this.entries === 1) {
+      this.restarts.push(this.size);
+      this.sinceRestart = 1;
+      return 0;
+    }
+    this.sinceRestart++;
+    return common;
+  }
+
+  /** Ensures room for an entry with `bytes` bytes of key suffix and value, plus the restart array and trailer. */
+  private reserve(bytes: number): void {
+    const room = this.size + 3 * MAX_VARINT_BYTES + 1 + bytes + 4 * (this.restarts.length + 1) + BLOCK_TRAILER_SIZE;
+    if (this.buf.length < room) this.buf = grow(this.buf, room, this.size);
+  }
+
+  /** Writes shared, unshared, valueLength, kind and the key suffix at buf[pos]; returns the position after them. */
+  private writeHeader(key: Buffer, keyLen: number, shared: number, kind: EntryKind, valueLength: number, pos: number): number {
+    const buf = this.buf;
+    const unshared = keyLen - shared;
+    // Varints below 128, the common case, are one byte.
+    if (shared < 0x80) buf[pos++] = shared;
+    else pos = writeVarint(buf, pos, shared);
+    if (unshared < 0x80) buf[pos++] = unshared;
+    else pos = writeVarint(buf, pos, unshared);
+    if (valueLength < 0x80) buf[pos++] = valueLength;
+    else pos = writeVarint(buf, pos, valueLength);
+    buf[pos++] = kind;
+    return pos + copyBytes(key, shared, keyLen, buf, pos);
+  }
+
+  /** Appends the restart array; the payload is buf[0, returned size) with room for the trailer after it. */
+  finish(): number {
+    this.buf = grow(this.buf, this.estimatedSize() + BLOCK_TRAILER_SIZE, this.size);
+    let pos = this.size;
+    for (const restart of this.restarts) pos = this.buf.writeUInt32LE(restart, pos);
+    pos = this.buf.writeUInt32LE(this.restarts.length, pos);
+    if (pos > MAX_BLOCK_SIZE) throw new RangeError(`SSTable block of ${pos} bytes exceeds the format's limit`);
+    return pos;
+  }
+}
+
+class TableBuilder {
+  private readonly data = new BlockBuilder(RESTART_INTERVAL);
+  /** Index entries are few and binary searched, so every one is a restart (as LevelDB's index_block_restart_interval = 1). */
+  private readonly index = new BlockBuilder(1);
+  private readonly bloom: BloomFilterBuilder;
+  /** The UTF-8 bytes of the key being added go to `key`; the previous key's are prevKey[0, prevKeyLen). The two swap. */
+  private key: Buffer = Buffer.allocUnsafe(256);
+  private prevKey: Buffer = Buffer.allocUnsafe(256);
+  private prevKeyLen = 0;
+  private prevSortKey = '';
+  private readonly handleBuf = Buffer.allocUnsafe(2 * MAX_VARINT_BYTES);
+
+  /** Output: full chunks waiting for drain(), the chunk being filled, the write in flight, chunks free to reuse. */
+  private ready: Buffer[] = [];
+  private out: Buffer = Buffer.allocUnsafe(OUTPUT_CHUNK_BYTES);
+  private outLen = 0;
+  private offset = 0;
+  private inFlight: Promise<void> | null = null;
+  private inFlightChunk: Buffer | null = null;
+  private free: Buffer[] = [];
+
+  private entries = 0;
+  private tombstones = 0;
+  private dataBlocks = 0;
+  private smallestKey: string | null = null;
+
+  constructor(
+    private readonly file: WritableFile,
+    private readonly blockBytes: number,
+    bitsPerKey: number,
+  ) {
+    this.bloom = new BloomFilterBuilder(bitsPerKey);
+  }
+
+  /** Adds the next entry; returns true iff output chunks are waiting, and the caller should drain(). */
+  add(sortKey: string, value: string | typeof TOMBSTONE): boolean {
+    if (this.key.length < 3 * sortKey.length) this.key = grow(this.key, 3 * sortKey.length, 0);
+    const key = this.key;
+    const keyLen = encodeSortKey(sortKey, key);
+    if (keyLen < 0) throw new Error(`writeSSTable: key ${JSON.stringify(fromSortKey(sortKey))} is not well-formed UTF-16`);
+
+    // Byte order is key order: check it with the prefix the block needs anyway.
+    const prev = this.prevKey;
+    const prevLen = this.prevKeyLen;
+    const limit = keyLen < prevLen ? keyLen : prevLen;
+    let common = 0;
+    while (common < limit && key[common] === prev[common]) common++;
+    if (this.entries > 0 && (common === keyLen || (common < prevLen && key[common] < prev[common]))) {
+      throw new Error(`writeSSTable: keys out of order (${JSON.stringify(sortKey)} after ${JSON.stringify(this.prevSortKey)})`);
+    }
+    this.bloom.addKeyBytes(key, 0, keyLen);
+
+    if (value === TOMBSTONE) {
+      this.data.begin(key, keyLen, common, EntryKind.Tombstone, 0);
+      this.tombstones++;
+    } else {
+      this.data.addValue(key, keyLen, common, value);
+    }
+
+    if (this.entries === 0) this.smallestKey = fromSortKey(sortKey);
+    this.key = prev;
+    this.prevKey = key;
+    this.prevKeyLen = keyLen;
+    this.prevSortKey = sortKey;
+    this.entries++;
+    if (this.data.estimatedSize() >= this.blockBytes) this.finishDataBlock();
+    return this.ready.length > 0;
+  }
+
+  /** Starts writing every full output chunk, leaving the last write in flight so encoding overlaps it. */
+  async drain(): Promise<void> {
+    for (const chunk of this.ready) {
+      await this.settle();
+      const write = this.file.write(chunk);
+      write.catch(() => undefined); // settle() observes the failure; until then it must not count as unhandled
+      this.inFlight = write;
+      this.inFlightChunk = chunk;
+    }
+    this.ready.length = 0;
+  }
+
+  /** Waits for the write in flight, if any, and frees its chunk for reuse. */
+  async settle(): Promise<void> {
+    const write = this.inFlight;
+    if (write === null) return;
+    this.inFlight = null;
+    await write;
+    if (this.inFlightChunk !== null && this.free.length < 2) this.free.push(this.inFlightChunk);
+    this.inFlightChunk = null;
+  }
+
+  /** Writes the last data block, filter, properties, index and footer, and everything still buffered. */
+  async finish(): Promise<SSTableProperties> {
+    this.finishDataBlock();
+
+    const filter = this.bloom.finish();
+    const filterHandle = this.emitBlock(filter, BlockKind.Filter);
+
+    const largestKey = this.entries > 0 ? fromSortKey(this.prevSortKey) : null;
+    const propertiesHandle = this.emitBlock(this.encodeProperties(this.smallestKey, largestKey), BlockKind.Properties);
+
+    const indexSize = this.index.finish();
+    sealBlock(this.index.buf, indexSize, BlockKind.Index);
+    const indexHandle: BlockHandle = { offset: this.offset, size: indexSize };
+    this.emit(this.index.buf, indexSize + BLOCK_TRAILER_SIZE);
+
+    const footer = Buffer.allocUnsafe(FOOTER_SIZE);
+    encodeFooter(footer, 0, { filter: filterHandle, properties: propertiesHandle, index: indexHandle });
+    this.emit(footer, FOOTER_SIZE);
+
+    await this.drain();
+    await this.settle();
+    if (this.outLen > 0) await this.file.write(this.out.subarray(0, this.outLen));
+    return {
+      entries: this.entries,
+      tombstones: this.tombstones,
+      sizeBytes: this.offset,
+      bloomFilterBits: (filter.length - 1) * 8,
+      dataBlocks: this.dataBlocks,
+      smallestKey: this.smallestKey,
+      largestKey,
+    };
+  }
+
+  /** Closes the current data block, if it has entries, and indexes it by its last key (the previous key added). */
+  private finishDataBlock(): void {
+    const block = this.data;
+    if (block.entries === 0) return;
+    const size = block.finish();
+    sealBlock(block.buf, size, BlockKind.Data);
+    const offset = this.offset;
+    this.emit(block.buf, size + BLOCK_TRAILER_SIZE);
+    this.dataBlocks++;
+
+    let handleLen = writeVarint(this.handleBuf, 0, offset);
+    handleLen = writeVarint(this.handleBuf, handleLen, size);
+    const at = this.index.begin(this.prevKey, this.prevKeyLen, 0, EntryKind.Value, handleLen);
+    this.handleBuf.copy(this.index.buf, at, 0, handleLen);
+    block.reset();
+  }
+
+  /** properties payload := entries tombstones dataBlocks [smallestKey largestKey] (see sstableFormat.ts). */
+  private encodeProperties(smallestKey: string | null, largestKey: string | null): Buffer {
+    const keys = this.entries > 0 ? [smallestKey ?? '', largestKey ?? ''] : [];
+    const buf = Buffer.allocUnsafe(5 * MAX_VARINT_BYTES + 3 * keys.reduce((sum, key) => sum + key.length, 0));
+    let pos = writeVarint(buf, 0, this.entries);
+    pos = writeVarint(buf, pos, this.tombstones);
+    pos = writeVarint(buf, pos, this.dataBlocks);
+    for (const key of keys) {
+      const length = Buffer.byteLength(key, 'utf8');
+      pos = writeVarint(buf, pos, length);
+      pos += buf.write(key, pos, length, 'utf8');
+    }
+    return buf.subarray(0, pos);
+  }
+
+  /** Seals `payload` as a block of `kind` and emits it; returns its handle. */
+  private emitBlock(payload: Buffer, kind: BlockKind): BlockHandle {
+    const block = Buffer.allocUnsafe(payload.length + BLOCK_TRAILER_SIZE);
+    payload.copy(block);
+    sealBlock(block, payload.length, kind);
+    const handle = { offset: this.offset, size: payload.length };
+    this.emit(block, block.length);
+    return handle;
+  }
+
+  /** Appends src[0, length) to the output, moving each chunk that fills to `ready`. */
+  private emit(src: Buffer, length: number): void {
+    let done = 0;
+    while (done < length) {
+      const n = Math.min(length - done, this.out.length - this.outLen);
+      src.copy(this.out, this.outLen, done, done + n);
+      this.outLen += n;
+      done += n;
+      if (this.outLen === this.out.length) {
+        this.ready.push(this.out);
+        this.out = this.free.pop() ?? Buffer.allocUnsafe(OUTPUT_CHUNK_BYTES);
+        this.outLen = 0;
+      }
+    }
+    this.offset += length;
+  }
+}
