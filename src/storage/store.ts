@@ -1,0 +1,296 @@
+/**
+ * The Store: the LSM write path's layers and the operations across them.
+ *
+ * Invariants:
+ *   (1) Layers, newest first: `active`, then `frozen` from last to first,
+ *       then `sstables` from first to last. A read stops at the first layer
+ *       with an entry for the key; a tombstone there means absent.
+ *   (2) Only `active` is written. freezeActive moves it to the end of
+ *       `frozen`; frozen MemTables are flushed oldest first (frozen[0]) and
+ *       leave the queue only once their SSTable is durable and in the
+ *       MANIFEST (installFlushed), so no moment exists where a write is in
+ *       neither a MemTable nor a live SSTable.
+ *   (3) Reads and writes are synchronous; flushOldest is the only async
+ *       operation and it changes no in-memory state a reader can see.
+ * The Store knows nothing of messages or actors: the node machine decides
+ * when to freeze and flush; the Store does it.
+ */
+import { basename, join } from 'node:path';
+import { type FileSystem, nodeFileSystem } from './fileSystem.js';
+import { type EntryValue, TOMBSTONE } from './iterator.js';
+import { fromSortKey, toSortKey } from './keyOrder.js';
+import {
+  isSSTableFileName,
+  readManifest,
+  sstableFileName,
+  sstableFileNumber,
+  writeManifest,
+} from './manifest.js';
+import { MemTable } from './memTable.js';
+import { MergeIterator } from './mergeIterator.js';
+import { StorageError } from './errors.js';
+import { SSTableReader } from './sstableReader.js';
+import { type SSTableProperties, writeSSTable } from './sstableWriter.js';
+
+export interface StoreOptions {
+  dir: string;
+  memtableMaxBytes: number;
+  maxImmutable: number;
+  fs?: FileSystem;
+}
+
+export type ReadSource = 'memtable' | 'immutable' | 'sstable';
+
+export interface WriteResult {
+  /** sizeBytes of the MemTable that took the write, after it. */
+  sizeBytes: number;
+  /** True iff the write brought that MemTable to the threshold and froze it. */
+  frozen: boolean;
+}
+
+export interface GetResult {
+  found: boolean;
+  /** JSON text, or null when absent. */
+  value: string | null;
+  source: ReadSource;
+  sstableFile?: string;
+  /** The layer whose tombstone hid the key, when one did. */
+  deletedIn?: ReadSource;
+}
+
+export interface ScanRange {
+  start?: string;
+  end?: string;
+  limit?: number;
+}
+
+export interface ScanResult {
+  entries: Array<{ key: string; value: string }>;
+  /** The first key not returned, when `limit` cut the scan short. */
+  nextStart?: string;
+}
+
+export interface FlushedTable {
+  memtable: MemTable;
+  file: string;
+  reader: SSTableReader;
+  properties: SSTableProperties;
+}
+
+export interface LayerStats {
+  entries: number;
+  size_bytes: number;
+}
+
+export interface StoreStats {
+  active: LayerStats;
+  /** Frozen MemTables, oldest first (flush order). */
+  immutable: LayerStats[];
+  /** Live SSTables, newest first (read order). */
+  sstables: Array<LayerStats & { file: string }>;
+  max_bytes: number;
+  max_immutable: number;
+}
+
+export class Store {
+  private active: MemTable;
+  private readonly frozen: MemTable[] = [];
+  private sstables: SSTableReader[];
+  private nextMemTableId = 1;
+
+  private constructor(
+    private readonly options: Required<StoreOptions>,
+    sstables: SSTableReader[],
+    private nextFileNumber: number,
+  ) {
+    this.sstables = sstables;
+    this.active = new MemTable(this.nextMemTableId++);
+  }
+
+  /** Opens (creating if needed) the store in options.dir: reads the MANIFEST, opens live SSTables, removes debris. */
+  static async open(options: StoreOptions): Promise<Store> {
+    const resolved: Required<StoreOptions> = { fs: nodeFileSystem, ...options };
+    const { fs, dir } = resolved;
+    await fs.mkdirp(dir);
+    const manifest = (await readManifest(fs, dir)) ?? { nextFileNumber: 1, sstables: [] };
+    const live = new Set(manifest.sstables);
+    let nextFileNumber = manifest.nextFileNumber;
+    for (const name of await fs.readdir(dir)) {
+      const number = sstableFileNumber(name) ?? sstableFileNumber(name.replace(/\.tmp$/, ''));
+      if (number !== undefined) nextFileNumber = Math.max(nextFileNumber, number + 1);
+      const debris = name.endsWith('.sst.tmp') || (isSSTableFileName(name) && !live.has(name));
+      if (debris) await fs.unlink(join(dir, name));
+    }
+    const readers: SSTableReader[] = [];
+    try {
+      for (const name of manifest.sstables) readers.push(SSTableReader.open(fs, join(dir, name)));
+    } catch (error) {
+      for (const reader of readers) reader.close();
+      throw error;
+    }
+    return new Store(resolved, readers, nextFileNumber);
+  }
+
+  get maxBytes(): number {
+    return this.options.memtableMaxBytes;
+  }
+
+  /** Frozen MemTables waiting for a flush. */
+  get frozenCount(): number {
+    return this.frozen.length;
+  }
+
+  /** True iff writes must wait for a flush: the frozen queue is full. */
+  get writesStalled(): boolean {
+    return this.frozen.length >= this.options.maxImmutable;
+  }
+
+  /** The newest frozen MemTable, which the next sstable_flush reply reports on. */
+  get newestFrozen(): MemTable | undefined {
+    return this.frozen[this.frozen.length - 1];
+  }
+
+  /** REQUIRES: !writesStalled. Writes a JSON text value at `key`. */
+  put(key: string, valueJson: string): WriteResult {
+    return this.write(toSortKey(key), valueJson);
+  }
+
+  /** REQUIRES: !writesStalled. Writes a tombstone at `key`. */
+  delete(key: string): WriteResult {
+    return this.write(toSortKey(key), TOMBSTONE);
+  }
+
+  private write(sortKey: string, value: EntryValue): WriteResult {
+    const sizeBytes = this.active.put(sortKey, value);
+    const frozen = sizeBytes >= this.options.memtableMaxBytes;
+    if (frozen) this.freezeActive();
+    return { sizeBytes, frozen };
+  }
+
+  /** Moves a non-empty active MemTable to the frozen queue; returns false when it was empty. */
+  freezeActive(): boolean {
+    if (this.active.entries === 0) return false;
+    this.frozen.push(this.active);
+    this.active = new MemTable(this.nextMemTableId++);
+    return true;
+  }
+
+  /** The newest value of `key` across every layer. */
+  get(key: string): GetResult {
+    const sortKey = toSortKey(key);
+    const hit = (value: EntryValue, source: ReadSource, sstableFile?: string): GetResult =>
+      value === TOMBSTONE
+        ? { found: false, value: null, source: 'memtable', deletedIn: source }
+        : { found: true, value, source, ...(sstableFile === undefined ? {} : { sstableFile }) };
+
+    const inActive = this.active.get(sortKey);
+    if (inActive !== undefined) return hit(inActive, 'memtable');
+    for (let i = this.frozen.length - 1; i >= 0; i--) {
+      const inFrozen = this.frozen[i].get(sortKey);
+      if (inFrozen !== undefined) return hit(inFrozen, 'immutable');
+    }
+    for (const reader of this.sstables) {
+      const result = reader.get(sortKey);
+      if (result.found) return hit(result.value, 'sstable', fileName(reader));
+    }
+    return { found: false, value: null, source: 'memtable' };
+  }
+
+  /** Live entries with start <= key < end in code point order, at most `limit`. */
+  scan({ start, end, limit }: ScanRange): ScanResult {
+    const entries: ScanResult['entries'] = [];
+    const startKey = start === undefined ? undefined : toSortKey(start);
+    const endKey = end === undefined ? undefined : toSortKey(end);
+    if (startKey !== undefined && endKey !== undefined && startKey >= endKey) return { entries };
+
+    const merged = this.mergedIterator();
+    if (startKey === undefined) merged.seekToFirst();
+    else merged.seekGE(startKey);
+    for (; merged.valid(); merged.next()) {
+      const sortKey = merged.key();
+      if (endKey !== undefined && sortKey >= endKey) break;
+      const value = merged.value();
+      if (value === TOMBSTONE) continue;
+      if (entries.length === limit) return { entries, nextStart: fromSortKey(sortKey) };
+      entries.push({ key: fromSortKey(sortKey), value });
+    }
+    return { entries };
+  }
+
+  /** A merge of every layer, newest first; tombstones included. */
+  private mergedIterator(): MergeIterator {
+    const children = [this.active.iterator()];
+    for (let i = this.frozen.length - 1; i >= 0; i--) children.push(this.frozen[i].iterator());
+    for (const reader of this.sstables) children.push(reader.iterator());
+    return new MergeIterator(children);
+  }
+
+  /**
+   * REQUIRES: frozenCount > 0 and no other flush under way.
+   * Writes the oldest frozen MemTable to a new SSTable and makes it durable
+   * and live on disk: temp file, fdatasync, rename, folder fsync, MANIFEST.
+   * Changes nothing in memory; installFlushed does that.
+   */
+  async flushOldest(): Promise<FlushedTable> {
+    const memtable = this.frozen[0];
+    if (memtable === undefined) throw new Error('flushOldest: no frozen MemTable');
+    const { fs, dir } = this.options;
+    const file = sstableFileName(this.nextFileNumber++);
+    const tmpPath = join(dir, `${file}.tmp`);
+    let reader: SSTableReader | undefined;
+    try {
+      const properties = await writeSSTable(fs, tmpPath, memtable.iterator());
+      await fs.rename(tmpPath, join(dir, file));
+      await fs.syncDir(dir);
+      reader = SSTableReader.open(fs, join(dir, file));
+      await writeManifest(fs, dir, {
+        nextFileNumber: this.nextFileNumber,
+        sstables: [file, ...this.sstables.map(fileName)],
+      });
+      return { memtable, file, reader, properties };
+    } catch (error) {
+      reader?.close();
+      await fs.unlink(tmpPath).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Makes a finished flush visible: its SSTable replaces the oldest frozen MemTable. */
+  installFlushed(flushed: FlushedTable): void {
+    if (this.frozen[0] !== flushed.memtable) throw new Error('installFlushed: not the oldest frozen MemTable');
+    this.frozen.shift();
+    this.sstables.unshift(flushed.reader);
+  }
+
+  /** Point lookup in one named live SSTable. */
+  lookupSSTable(file: string, key: string) {
+    const reader = this.sstables.find((candidate) => fileName(candidate) === file);
+    if (reader === undefined) throw new StorageError('STORAGE_UNKNOWN_SSTABLE', `no live SSTable named ${file}`);
+    return reader.get(toSortKey(key));
+  }
+
+  stats(): StoreStats {
+    const layer = (memtable: MemTable): LayerStats => ({ entries: memtable.entries, size_bytes: memtable.sizeBytes });
+    return {
+      active: layer(this.active),
+      immutable: this.frozen.map(layer),
+      sstables: this.sstables.map((reader) => ({
+        file: fileName(reader),
+        entries: reader.properties.entries,
+        size_bytes: reader.properties.sizeBytes,
+      })),
+      max_bytes: this.options.memtableMaxBytes,
+      max_immutable: this.options.maxImmutable,
+    };
+  }
+
+  /** Closes every open SSTable; the Store must not be used afterwards. */
+  close(): void {
+    for (const reader of this.sstables) reader.close();
+    this.sstables = [];
+  }
+}
+
+function fileName(reader: SSTableReader): string {
+  return basename(reader.path);
+}
