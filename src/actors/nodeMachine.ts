@@ -1,0 +1,155 @@
+/**
+ * The node: one xstate actor per Maelstrom node id.
+ *
+ *   uninitialized --init--> recovering --store open--> ready <--> flushing
+ *
+ * Requests are appended to `context.pending` as they arrive and served in
+ * order by whichever state can serve them: uninitialized answers 11 (or takes
+ * an init), recovering holds everything until the store is open, ready and
+ * flushing serve reads and writes. `flushing` writes the oldest frozen
+ * MemTable to an SSTable in an invoked promise actor while requests keep
+ * being served, and retries with backoff when a flush fails (the MemTable
+ * stays in memory, so nothing is lost).
+ *
+ * Replies leave through the emitted `output` event, in the order they are
+ * produced, which is arrival order.
+ */
+import { join } from 'node:path';
+import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { Store, type FlushedTable, type StoreOptions } from '../storage/store.js';
+import type { NodeContext, NodeEmitted, NodeEvent, NodeInput } from './nodeContext.js';
+import { answerFlushWaiter, completeInit, failInit, type Served, serveReady, serveUninitialized } from './serveRequests.js';
+
+/** Retry delay after the n-th consecutive failed flush: 100 ms doubling, at most 5 s. */
+export function flushRetryDelayMs(failures: number): number {
+  return Math.min(100 * 2 ** Math.max(0, failures - 1), 5000);
+}
+
+type Enqueue = {
+  assign: (update: Partial<NodeContext>) => void;
+  emit: (event: NodeEmitted) => void;
+};
+
+function apply(enqueue: Enqueue, served: Served): void {
+  enqueue.assign(served.update);
+  if (served.lines.length > 0) enqueue.emit({ type: 'output', lines: served.lines });
+}
+
+export const nodeMachine = setup({
+  types: {
+    context: {} as NodeContext,
+    events: {} as NodeEvent,
+    input: {} as NodeInput,
+    emitted: {} as NodeEmitted,
+  },
+  actors: {
+    openStore: fromPromise<Store, StoreOptions>(({ input }) => Store.open(input)),
+    flushOldest: fromPromise<FlushedTable, { store: Store }>(({ input }) => input.store.flushOldest()),
+  },
+  actions: {
+    enqueueRequests: assign({
+      pending: ({ context, event }) => context.pending.concat(event.envelopes),
+    }),
+    serveUninitialized: enqueueActions(({ context, enqueue }) => apply(enqueue, serveUninitialized(context))),
+    serveReady: enqueueActions(({ context, enqueue }) => apply(enqueue, serveReady(context))),
+    completeInit: enqueueActions(({ context, event, enqueue }) => {
+      const store = (event as unknown as { output: Store }).output;
+      context.log.info({ dir: join(context.options.dataRoot, context.nodeId), sstables: store.stats().sstables.length }, 'store open');
+      apply(enqueue, completeInit(context, store));
+    }),
+    failInit: enqueueActions(({ context, event, enqueue }) => {
+      const error = (event as unknown as { error: unknown }).error;
+      context.log.error({ err: error }, 'store failed to open');
+      apply(enqueue, failInit(context, error));
+    }),
+    installFlushed: enqueueActions(({ context, event, enqueue }) => {
+      const flushed = (event as unknown as { output: FlushedTable }).output;
+      context.store!.installFlushed(flushed);
+      context.log.info(
+        { file: flushed.file, entries: flushed.properties.entries, bytes: flushed.properties.sizeBytes },
+        'flushed',
+      );
+      enqueue.assign({ flushFailures: 0 });
+      apply(enqueue, answerFlushWaiter(context, flushed));
+    }),
+    countFlushFailure: assign({
+      flushFailures: ({ context, event }) => {
+        const failures = context.flushFailures + 1;
+        context.log.error(
+          { err: (event as unknown as { error: unknown }).error, failures, retry_ms: flushRetryDelayMs(failures) },
+          'flush failed; MemTable kept, will retry',
+        );
+        return failures;
+      },
+    }),
+  },
+  guards: {
+    initRequested: ({ context }) => context.initRequest !== null,
+    hasFrozen: ({ context }) => context.store!.frozenCount > 0,
+  },
+  delays: {
+    flushRetry: ({ context }) => flushRetryDelayMs(context.flushFailures),
+  },
+}).createMachine({
+  id: 'node',
+  context: ({ input }) => ({
+    nodeId: input.nodeId,
+    nodeIds: [],
+    initialized: false,
+    nextMsgId: 0,
+    store: null,
+    pending: [],
+    initRequest: null,
+    flushWaiter: null,
+    flushFailures: 0,
+    options: input.options,
+    log: input.log,
+  }),
+  initial: 'uninitialized',
+  states: {
+    uninitialized: {
+      entry: 'serveUninitialized',
+      on: { requests: { actions: ['enqueueRequests', 'serveUninitialized'] } },
+      always: { guard: 'initRequested', target: 'recovering' },
+    },
+    recovering: {
+      on: { requests: { actions: 'enqueueRequests' } },
+      invoke: {
+        src: 'openStore',
+        input: ({ context }) => ({
+          dir: join(context.options.dataRoot, context.nodeId),
+          memtableMaxBytes: context.options.memtableMaxBytes,
+          maxImmutable: context.options.maxImmutable,
+          fs: context.options.fs,
+        }),
+        onDone: { target: 'ready', actions: 'completeInit' },
+        onError: { target: 'uninitialized', actions: 'failInit' },
+      },
+    },
+    ready: {
+      entry: 'serveReady',
+      on: { requests: { actions: ['enqueueRequests', 'serveReady'] } },
+      always: { guard: 'hasFrozen', target: 'flushing' },
+    },
+    flushing: {
+      initial: 'writing',
+      on: { requests: { actions: ['enqueueRequests', 'serveReady'] } },
+      states: {
+        writing: {
+          invoke: {
+            src: 'flushOldest',
+            input: ({ context }) => ({ store: context.store! }),
+            onDone: { target: 'written', actions: ['installFlushed', 'serveReady'] },
+            onError: { target: 'backoff', actions: 'countFlushFailure' },
+          },
+        },
+        written: {
+          always: [{ guard: 'hasFrozen', target: 'writing' }, { target: '#node.ready' }],
+        },
+        backoff: {
+          after: { flushRetry: 'writing' },
+        },
+      },
+    },
+  },
+});

@@ -1,0 +1,128 @@
+/**
+ * The runtime wires protocol to actors: stdin bytes become lines, lines
+ * become envelopes, envelopes are routed by `dest` (RxJS groupBy) to one node
+ * actor each, and the actors' output goes to the one stdout sink.
+ *
+ * Backpressure: one stdin chunk is handed over at a time, as one event per
+ * node. The next chunk is read only when every node has answered everything
+ * it received (no write stall, no pending init or sstable_flush) and stdout
+ * has drained, so memory stays bounded however fast input arrives.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import { Subject, groupBy, mergeMap } from 'rxjs';
+import { type Actor, createActor, waitFor } from 'xstate';
+import { type Envelope, parseEnvelope } from '../protocol/envelope.js';
+import { LineSplitter } from '../protocol/lineSplitter.js';
+import { OutputSink } from '../protocol/outputSink.js';
+import type { NodeOptions } from './nodeContext.js';
+import { nodeMachine } from './nodeMachine.js';
+
+export interface RuntimeOptions {
+  input: Readable;
+  output: Writable;
+  log: Logger;
+  maxLineBytes: number;
+  node: NodeOptions;
+}
+
+type NodeActor = Actor<typeof nodeMachine>;
+type NodeSnapshot = ReturnType<NodeActor['getSnapshot']>;
+
+/** True iff the node has answered everything it received. */
+function caughtUp(snapshot: NodeSnapshot): boolean {
+  return snapshot.context.pending.length === 0 && snapshot.context.flushWaiter === null;
+}
+
+/** True iff the node has no work under way: caught up and not opening or flushing. */
+function idle(snapshot: NodeSnapshot): boolean {
+  return (
+    caughtUp(snapshot) &&
+    (snapshot.matches('ready') || snapshot.matches('uninitialized') || snapshot.matches({ flushing: 'backoff' }))
+  );
+}
+
+/** Groups a chunk's envelopes by dest, keeping arrival order within each dest. */
+function byDest(envelopes: Envelope[]): Array<{ dest: string; envelopes: Envelope[] }> {
+  const groups = new Map<string, Envelope[]>();
+  for (const envelope of envelopes) {
+    const group = groups.get(envelope.dest);
+    if (group) group.push(envelope);
+    else groups.set(envelope.dest, [envelope]);
+  }
+  return [...groups].map(([dest, list]) => ({ dest, envelopes: list }));
+}
+
+function startNodeActor(nodeId: string, options: RuntimeOptions, sink: OutputSink): NodeActor {
+  const log = options.log.child({ node_id: nodeId });
+  const actor = createActor(nodeMachine, {
+    input: { nodeId, options: options.node, log },
+    // xstate's default logger is console.log, i.e. stdout: keep it on stderr.
+    logger: (...args: unknown[]) => log.info({ xstate: args }, 'xstate log'),
+  });
+  actor.on('output', ({ lines }) => sink.writeLines(lines));
+  let lastState = '';
+  actor.subscribe({
+    next: (snapshot) => {
+      const state = JSON.stringify(snapshot.value);
+      if (state === lastState) return;
+      lastState = state;
+      log.info({ state: snapshot.value }, 'transition');
+    },
+    error: (error) => log.fatal({ err: error }, 'node actor failed'),
+  });
+  actor.start();
+  return actor;
+}
+
+/** Runs nodes over `input` until it ends and all work is finished. */
+export async function runNodes(options: RuntimeOptions): Promise<void> {
+  const { log } = options;
+  const sink = new OutputSink(options.output);
+  const splitter = new LineSplitter(options.maxLineBytes);
+  const actors = new Map<string, NodeActor>();
+  const arrivals = new Subject<Envelope[]>();
+
+  arrivals
+    .pipe(
+      mergeMap((envelopes) => byDest(envelopes)),
+      groupBy((group) => group.dest),
+    )
+    .subscribe((perNode) => {
+      const actor = startNodeActor(perNode.key, options, sink);
+      actors.set(perNode.key, actor);
+      perNode.subscribe(({ envelopes }) => actor.send({ type: 'requests', envelopes }));
+    });
+
+  let oversized = 0;
+  const handOver = (lines: string[]): void => {
+    if (splitter.oversized > oversized) {
+      log.warn({ lines: splitter.oversized - oversized, limit: options.maxLineBytes }, 'over-long line skipped');
+      oversized = splitter.oversized;
+    }
+    const envelopes: Envelope[] = [];
+    for (const line of lines) {
+      const parsed = parseEnvelope(line);
+      if ('malformed' in parsed) log.warn({ reason: parsed.malformed, line: line.slice(0, 200) }, 'malformed line skipped');
+      else envelopes.push(parsed);
+    }
+    if (envelopes.length > 0) arrivals.next(envelopes);
+  };
+
+  for await (const chunk of options.input) {
+    handOver(splitter.push(chunk as Buffer));
+    for (const actor of actors.values()) {
+      if (!caughtUp(actor.getSnapshot())) await waitFor(actor, caughtUp, { timeout: Infinity });
+    }
+    if (sink.needsDrain) await sink.drained();
+  }
+  handOver(splitter.end());
+  arrivals.complete();
+
+  for (const actor of actors.values()) await waitFor(actor, idle, { timeout: Infinity });
+  for (const actor of actors.values()) {
+    actor.getSnapshot().context.store?.close();
+    actor.stop();
+  }
+  await sink.flush();
+}

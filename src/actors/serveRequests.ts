@@ -1,0 +1,228 @@
+/**
+ * Serving: turns pending requests into Store operations and reply lines.
+ * The machine calls these from its actions; each returns the context fields
+ * it changed and the lines to send, so the machine stays the one owner of
+ * state.
+ *
+ * Invariant: requests are answered strictly in arrival order. A request that
+ * cannot be answered yet (the node is opening its store, writes are stalled,
+ * an sstable_flush waits for its file) stops serving; it and everything after
+ * it stay pending until the machine serves again.
+ */
+import { encodeMessage, errorBody } from '../protocol/encode.js';
+import type { Envelope } from '../protocol/envelope.js';
+import { ErrorCode, MaelstromError, toMaelstromError } from '../protocol/errors.js';
+import { RawJson } from '../protocol/rawJson.js';
+import { type Request, parseRequest } from '../protocol/requests.js';
+import type { FlushedTable, Store } from '../storage/store.js';
+import type { NodeContext } from './nodeContext.js';
+
+export interface Served {
+  update: Partial<NodeContext>;
+  lines: string[];
+}
+
+type ReplyBody = { type: string } & Record<string, unknown>;
+
+/** Numbers and encodes outgoing messages for one node. */
+class Outbox {
+  readonly lines: string[] = [];
+
+  constructor(
+    private readonly context: NodeContext,
+    public nextMsgId: number,
+  ) {}
+
+  reply(request: Envelope, body: ReplyBody): void {
+    const msgId = this.nextMsgId++;
+    const inReplyTo = request.body.msg_id;
+    const full = inReplyTo === undefined ? { ...body, msg_id: msgId } : { ...body, msg_id: msgId, in_reply_to: inReplyTo };
+    this.lines.push(encodeMessage(this.context.nodeId, request.src, full));
+    this.context.log.debug({ msg_id: msgId, in_reply_to: inReplyTo, type: body.type, dest: request.src }, 'reply');
+  }
+
+  fail(request: Envelope, error: unknown): void {
+    const maelstrom = toMaelstromError(error);
+    if (maelstrom.code === ErrorCode.Crash) {
+      this.context.log.error({ err: error, msg_id: request.body.msg_id, type: request.body.type }, 'request failed');
+    }
+    this.reply(request, errorBody(maelstrom));
+  }
+}
+
+function logRequest(context: NodeContext, envelope: Envelope): void {
+  context.log.debug({ msg_id: envelope.body.msg_id, type: envelope.body.type, src: envelope.src }, 'request');
+}
+
+/**
+ * Before init: every request but init is answered 11; an init naming another
+ * node is answered 22; a valid init becomes `initRequest` and stops serving
+ * (the machine opens the store, then answers it).
+ */
+export function serveUninitialized(context: NodeContext): Served {
+  const outbox = new Outbox(context, context.nextMsgId);
+  let served = 0;
+  let initRequest: Envelope | null = null;
+  for (const envelope of context.pending) {
+    served++;
+    logRequest(context, envelope);
+    if (envelope.body.type !== 'init') {
+      outbox.fail(envelope, new MaelstromError(ErrorCode.TemporarilyUnavailable, 'node not initialized: send init first'));
+      continue;
+    }
+    try {
+      const init = parseRequest(envelope);
+      if (init.type === 'init') assertOwnNodeId(context, init.nodeId);
+      initRequest = envelope;
+      break;
+    } catch (error) {
+      outbox.fail(envelope, error);
+    }
+  }
+  return {
+    update: { pending: context.pending.slice(served), nextMsgId: outbox.nextMsgId, initRequest },
+    lines: outbox.lines,
+  };
+}
+
+/** The store opened: answers the init and records the node's identity. */
+export function completeInit(context: NodeContext, store: Store): Served {
+  const init = context.initRequest!;
+  const request = parseRequest(init);
+  const outbox = new Outbox(context, context.nextMsgId);
+  outbox.reply(init, { type: 'init_ok' });
+  return {
+    update: {
+      store,
+      initialized: true,
+      initRequest: null,
+      nodeIds: request.type === 'init' ? request.nodeIds : [],
+      nextMsgId: outbox.nextMsgId,
+    },
+    lines: outbox.lines,
+  };
+}
+
+/** Opening the store failed: the init gets error 13 and the node stays uninitialized. */
+export function failInit(context: NodeContext, error: unknown): Served {
+  const outbox = new Outbox(context, context.nextMsgId);
+  outbox.fail(context.initRequest!, error);
+  return { update: { initRequest: null, nextMsgId: outbox.nextMsgId }, lines: outbox.lines };
+}
+
+const WRITES = new Set(['memtable_put', 'memtable_delete', 'sstable_flush', 'write', 'cas']);
+
+/**
+ * Serves pending requests in order until they run out, a write meets a full
+ * frozen queue, or an sstable_flush must wait for its file.
+ */
+export function serveReady(context: NodeContext): Served {
+  const store = context.store!;
+  const outbox = new Outbox(context, context.nextMsgId);
+  let flushWaiter = context.flushWaiter;
+  let served = 0;
+  for (const envelope of context.pending) {
+    if (flushWaiter !== null) break;
+    if (WRITES.has(envelope.body.type) && store.writesStalled) break;
+    served++;
+    logRequest(context, envelope);
+    try {
+      const request = parseRequest(envelope);
+      if (request.type === 'sstable_flush') {
+        store.freezeActive();
+        const target = store.newestFrozen;
+        if (target !== undefined) flushWaiter = { envelope, memtableId: target.id };
+        else outbox.reply(envelope, { type: 'sstable_flush_ok', sstable_file: null, entries: 0, bloom_filter_bits: 0, size_bytes: 0 });
+        continue;
+      }
+      outbox.reply(envelope, answer(context, store, request));
+    } catch (error) {
+      outbox.fail(envelope, error);
+    }
+  }
+  return {
+    update: { pending: context.pending.slice(served), nextMsgId: outbox.nextMsgId, flushWaiter },
+    lines: outbox.lines,
+  };
+}
+
+/** A flush finished and was installed: answers the sstable_flush that waited for it, if any. */
+export function answerFlushWaiter(context: NodeContext, flushed: FlushedTable): Served {
+  const waiter = context.flushWaiter;
+  if (waiter === null || waiter.memtableId !== flushed.memtable.id) return { update: {}, lines: [] };
+  const outbox = new Outbox(context, context.nextMsgId);
+  outbox.reply(waiter.envelope, {
+    type: 'sstable_flush_ok',
+    sstable_file: flushed.file,
+    entries: flushed.properties.entries,
+    bloom_filter_bits: flushed.properties.bloomFilterBits,
+    size_bytes: flushed.properties.sizeBytes,
+  });
+  return { update: { flushWaiter: null, nextMsgId: outbox.nextMsgId }, lines: outbox.lines };
+}
+
+function answer(context: NodeContext, store: Store, request: Request): ReplyBody {
+  switch (request.type) {
+    case 'init':
+      assertOwnNodeId(context, request.nodeId);
+      return { type: 'init_ok' };
+    case 'memtable_put': {
+      const { sizeBytes, frozen } = store.put(request.key, request.value.text);
+      return { type: 'memtable_put_ok', size_bytes: sizeBytes, ...(frozen ? { frozen } : {}) };
+    }
+    case 'memtable_delete': {
+      const { sizeBytes, frozen } = store.delete(request.key);
+      return { type: 'memtable_delete_ok', size_bytes: sizeBytes, ...(frozen ? { frozen } : {}) };
+    }
+    case 'memtable_get': {
+      const result = store.get(request.key);
+      return {
+        type: 'memtable_get_ok',
+        value: new RawJson(result.value ?? 'null'),
+        found: result.found,
+        source: result.source,
+        ...(result.sstableFile === undefined ? {} : { sstable_file: result.sstableFile }),
+        ...(result.deletedIn === undefined ? {} : { deleted_in: result.deletedIn }),
+      };
+    }
+    case 'memtable_scan': {
+      const { entries, nextStart } = store.scan(request);
+      return {
+        type: 'memtable_scan_ok',
+        entries: entries.map(({ key, value }) => ({ key, value: new RawJson(value) })),
+        ...(nextStart === undefined ? {} : { next_start: nextStart }),
+      };
+    }
+    case 'memtable_stats':
+      // The machine is in flushing exactly while frozen MemTables wait (its hasFrozen guard).
+      return { type: 'memtable_stats_ok', state: store.frozenCount > 0 ? 'flushing' : 'ready', ...store.stats() };
+    case 'sstable_lookup': {
+      const result = store.lookupSSTable(request.sstable, request.key);
+      const live = result.found && result.value !== null;
+      return {
+        type: 'sstable_lookup_ok',
+        found: live,
+        value: live ? new RawJson(result.value!) : null,
+        ...(result.found && !live ? { deleted: true } : {}),
+        bloom_checked: true,
+        bloom_may_contain: result.bloomMayContain,
+        disk_reads: result.diskReads,
+      };
+    }
+    case 'sstable_flush':
+      throw new Error('sstable_flush is served by serveReady');
+    case 'read':
+    case 'write':
+    case 'cas':
+      throw new MaelstromError(ErrorCode.NotSupported, `${request.type} (lin-kv) is not supported yet`);
+  }
+}
+
+function assertOwnNodeId(context: NodeContext, nodeId: string): void {
+  if (nodeId !== context.nodeId) {
+    throw new MaelstromError(
+      ErrorCode.PreconditionFailed,
+      `init names node ${nodeId}, but this node is ${context.nodeId}`,
+    );
+  }
+}
