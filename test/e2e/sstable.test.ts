@@ -1,0 +1,126 @@
+/** Flushes, SSTable reads, stalls and the data folder, through the CLI. */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useTempDirs } from '../support/tempDirs.js';
+import { CLI, init, replyTo, request, runCli } from './cli.js';
+
+const freshDir = useTempDirs('e2e-sstable');
+
+describe('sstable_flush and sstable_lookup', () => {
+  it('flushes on request, reads through every layer, and looks keys up in a named file', async () => {
+    const run = await runCli([
+      init(),
+      request(2, 'sstable_flush'),
+      request(3, 'memtable_put', { key: 'a', value: 'old' }),
+      request(4, 'memtable_put', { key: 'b', value: [1, 2] }),
+      request(5, 'memtable_delete', { key: 'gone' }),
+      request(6, 'sstable_flush'),
+      request(20, 'sstable_lookup', { sstable: 'L0_000001.sst', key: 'a' }),
+      request(21, 'sstable_lookup', { sstable: 'L0_000001.sst', key: 'a' }),
+      request(7, 'memtable_put', { key: 'a', value: 'new' }),
+      request(8, 'memtable_get', { key: 'a' }),
+      request(9, 'memtable_get', { key: 'b' }),
+      request(10, 'sstable_lookup', { sstable: 'L0_000001.sst', key: 'a' }),
+      request(11, 'sstable_lookup', { sstable: 'L0_000001.sst', key: 'gone' }),
+      request(12, 'sstable_lookup', { sstable: 'L0_000001.sst', key: 'absent' }),
+      request(13, 'memtable_scan', {}),
+      request(14, 'memtable_stats'),
+    ]);
+    expect(replyTo(run, 2)).toMatchObject({ type: 'sstable_flush_ok', sstable_file: null, entries: 0 });
+    const flushed = replyTo(run, 6);
+    expect(flushed).toMatchObject({ type: 'sstable_flush_ok', sstable_file: 'L0_000001.sst', entries: 3 });
+    expect(flushed.bloom_filter_bits as number).toBeGreaterThanOrEqual(30);
+    expect(flushed.size_bytes as number).toBeGreaterThan(0);
+    expect(replyTo(run, 8)).toMatchObject({ value: 'new', found: true, source: 'memtable' });
+    expect(replyTo(run, 9)).toMatchObject({ value: [1, 2], found: true, source: 'sstable', sstable_file: 'L0_000001.sst' });
+    // The first lookup reads its block from disk; the block cache answers the second.
+    expect(replyTo(run, 20)).toMatchObject({ found: true, value: 'old', bloom_checked: true, bloom_may_contain: true, disk_reads: 1 });
+    expect(replyTo(run, 21)).toMatchObject({ found: true, value: 'old', disk_reads: 0 });
+    expect(replyTo(run, 10)).toMatchObject({ found: true, value: 'old' });
+    expect(replyTo(run, 11)).toMatchObject({ found: false, value: null, deleted: true });
+    expect(replyTo(run, 12)).toMatchObject({ found: false, value: null });
+    expect(replyTo(run, 13).entries).toEqual([
+      { key: 'a', value: 'new' },
+      { key: 'b', value: [1, 2] },
+    ]);
+    expect(replyTo(run, 14)).toMatchObject({
+      state: 'ready',
+      active: { entries: 1 },
+      immutable: [],
+      sstables: [{ file: 'L0_000001.sst', entries: 3 }],
+    });
+  });
+
+  it('stalls writes at --max-immutable 1 with a tiny threshold: thousands of pipelined writes, nothing lost or reordered', async () => {
+    const input = [init()];
+    const writes = 4000;
+    for (let i = 0; i < writes; i++) input.push(request(10 + i, 'memtable_put', { key: `key${i % 1500}`, value: `value-${i}` }));
+    for (let k = 0; k < 1500; k++) input.push(request(100_000 + k, 'memtable_get', { key: `key${k}` }));
+    input.push(request(200_000, 'memtable_stats'));
+    const run = await runCli(input, { args: ['--memtable-max-bytes', '4096', '--max-immutable', '1'], timeoutMs: 60_000 });
+    expect(run.code).toBe(0);
+    expect(run.messages.map((m) => m.body.in_reply_to)).toEqual(input.map((m) => m.body.msg_id));
+    for (let k = 0; k < 1500; k++) {
+      const last = k + 1500 * Math.floor((writes - 1 - k) / 1500);
+      expect(replyTo(run, 100_000 + k).value).toBe(`value-${last}`);
+    }
+    const stats = replyTo(run, 200_000);
+    expect((stats.sstables as unknown[]).length).toBeGreaterThan(10);
+    expect((stats.immutable as unknown[]).length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('data folder', () => {
+  it('leaves no files behind without --data-dir', async () => {
+    const temp = freshDir();
+    const input = [init()];
+    for (let i = 0; i < 200; i++) input.push(request(10 + i, 'memtable_put', { key: `k${i}`, value: i }));
+    const run = await runCli(input, { args: ['--memtable-max-bytes', '1024'], env: { TMPDIR: temp } });
+    expect(run.code).toBe(0);
+    expect(readdirSync(temp)).toEqual([]);
+  });
+
+  it('removes the temporary folder on SIGTERM', async () => {
+    const temp = freshDir();
+    const child = spawn(process.execPath, [CLI], { env: { ...process.env, TMPDIR: temp }, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.write(JSON.stringify(init()) + '\n');
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    expect(readdirSync(temp)).toHaveLength(1);
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(readdirSync(temp)).toEqual([]);
+  });
+
+  it('keeps files under DIR/<node_id>/ with --data-dir, and reads flushed SSTables back after a restart', async () => {
+    const dataDir = freshDir();
+    const first = await runCli([init(), request(2, 'memtable_put', { key: 'kept', value: { n: 1 } }), request(3, 'sstable_flush')], {
+      args: ['--data-dir', dataDir],
+    });
+    expect(replyTo(first, 3).sstable_file).toBe('L0_000001.sst');
+    expect(readdirSync(join(dataDir, 'n1')).sort()).toEqual(expect.arrayContaining(['L0_000001.sst', 'MANIFEST']));
+    const second = await runCli([init(), request(2, 'memtable_get', { key: 'kept' }), request(3, 'sstable_flush'), request(4, 'memtable_put', { key: 'x', value: 1 }), request(5, 'sstable_flush')], {
+      args: ['--data-dir', dataDir],
+    });
+    expect(replyTo(second, 2)).toMatchObject({ found: true, value: { n: 1 }, source: 'sstable' });
+    expect(replyTo(second, 5).sstable_file).toBe('L0_000002.sst');
+  });
+
+  it('answers 13 for a read that meets a damaged block, and keeps serving', async () => {
+    const dataDir = freshDir();
+    await runCli([init(), request(2, 'memtable_put', { key: 'k', value: 'a value long enough to flip' }), request(3, 'sstable_flush')], {
+      args: ['--data-dir', dataDir],
+    });
+    const file = join(dataDir, 'n1', 'L0_000001.sst');
+    const bytes = readFileSync(file);
+    bytes[bytes.indexOf('a value long') + 3] ^= 0x01; // a flipped bit inside the data block
+    writeFileSync(file, bytes);
+    const run = await runCli([init(), request(2, 'memtable_get', { key: 'k' }), request(3, 'memtable_put', { key: 'z', value: 1 }), request(4, 'memtable_get', { key: 'z' })], {
+      args: ['--data-dir', dataDir],
+    });
+    expect(replyTo(run, 2)).toMatchObject({ type: 'error', code: 13 });
+    expect(replyTo(run, 4)).toMatchObject({ found: true, value: 1 });
+  });
+});
