@@ -1,6 +1,8 @@
 /** The node through its CLI: transport, every error code, ordering, values and keys, freezing. */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { init, logLines, replyTo, request, runCli, runCliRaw } from './cli.js';
+import { CLI, init, logLines, replyTo, request, runCli, runCliRaw } from './cli.js';
 
 describe('transport', () => {
   it('replies from the node id with in_reply_to and msg_ids counting from 0, and exits 0 at end of stdin', async () => {
@@ -184,6 +186,17 @@ describe('input edge cases', () => {
     const run = await runCliRaw('');
     expect(run.code).toBe(0);
     expect(run.lines).toEqual([]);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/script'))('prints a one-line hint on stderr when stdin is a terminal', async () => {
+    // script(1) gives the CLI a pseudo-terminal; Ctrl-D ends its input.
+    const child = spawn('/usr/bin/script', ['-qc', `${process.execPath} ${CLI} 2>&1`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let seen = '';
+    child.stdout.on('data', (chunk: Buffer) => (seen += chunk.toString()));
+    await new Promise<void>((resolve) => child.stdout.on('data', () => seen.includes('Ctrl-D') && resolve()));
+    child.stdin.write('\x04');
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(seen).toContain('reading Maelstrom JSON messages from stdin');
   });
 
   it('--help prints usage on stdout and exits 0; a bad flag exits 2', async () => {

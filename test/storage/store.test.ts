@@ -103,6 +103,25 @@ describe('Store', () => {
     );
   });
 
+  it('gives scans one consistent view while a flush is in flight and after it is installed', async () => {
+    const store = await Store.open({ dir: freshDir(), memtableMaxBytes: 1 << 20, maxImmutable: 4 });
+    for (let i = 0; i < 500; i++) store.put(`k${String(i).padStart(3, '0')}`, String(i));
+    store.delete('k007');
+    store.freezeActive();
+    store.put('k001', '"newer"');
+    const before = store.scan({ start: 'k000', limit: 50 });
+    const flushing = store.flushOldest();
+    for (let turn = 0; turn < 5; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(store.scan({ start: 'k000', limit: 50 })).toEqual(before);
+    }
+    store.installFlushed(await flushing);
+    expect(store.scan({ start: 'k000', limit: 50 })).toEqual(before);
+    expect(before.entries[1]).toEqual({ key: 'k001', value: '"newer"' });
+    expect(before.entries.map((e) => e.key)).not.toContain('k007');
+    store.close();
+  });
+
   it('reports which layer answered', async () => {
     const store = await Store.open({ dir: freshDir(), memtableMaxBytes: 1 << 20, maxImmutable: 4 });
     store.put('disk', '1');
