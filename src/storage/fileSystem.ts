@@ -3,7 +3,7 @@
  * can inject faults (ENOSPC, EIO) at any step and check that nothing
  * acknowledged is lost. `nodeFileSystem` is the real one.
  *
- * The request path (WAL appends, SSTable block reads) is synchronous, so it
+ * The request path (WAL commits, SSTable block reads) is synchronous, so it
  * keeps replies in arrival order without bookkeeping; flush and recovery use
  * the asynchronous calls.
  */
@@ -37,9 +37,13 @@ export interface FileSystem {
   /** Reads up to buffer.length bytes at `position`; returns how many were read. */
   readSync(fd: number, buffer: Uint8Array, position: number): number;
   sizeSync(fd: number): number;
-  openAppendSync(path: string): number;
-  appendSync(fd: number, data: Uint8Array): void;
+  /** Creates `path` for writing; fails if it exists. */
+  openNewSync(path: string): number;
+  /** Writes all of `data` at `position`. */
+  writeAtSync(fd: number, data: Uint8Array, position: number): void;
   fdatasyncSync(fd: number): void;
+  /** fsync on a directory, synchronously: makes a file just created in it durable. */
+  syncDirSync(dir: string): void;
   truncateSync(path: string, length: number): void;
   closeSync(fd: number): void;
 }
@@ -86,12 +90,20 @@ export const nodeFileSystem: FileSystem = {
     return done;
   },
   sizeSync: (fd) => fs.fstatSync(fd).size,
-  openAppendSync: (path) => fs.openSync(path, 'a'),
-  appendSync(fd, data) {
+  openNewSync: (path) => fs.openSync(path, 'wx'),
+  writeAtSync(fd, data, position) {
     let offset = 0;
-    while (offset < data.length) offset += fs.writeSync(fd, data, offset, data.length - offset);
+    while (offset < data.length) offset += fs.writeSync(fd, data, offset, data.length - offset, position + offset);
   },
   fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  syncDirSync(dir) {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
   truncateSync: (path, length) => fs.truncateSync(path, length),
   closeSync: (fd) => fs.closeSync(fd),
 };

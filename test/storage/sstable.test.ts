@@ -104,9 +104,10 @@ function memoryFileSystem() {
       return n;
     },
     sizeSync: (fd) => (files.get(fds.get(fd) ?? unsupported()) ?? unsupported()).length,
-    openAppendSync: unsupported,
-    appendSync: unsupported,
+    openNewSync: unsupported,
+    writeAtSync: unsupported,
     fdatasyncSync: unsupported,
+    syncDirSync: unsupported,
     truncateSync: unsupported,
     closeSync(fd) {
       if (!fds.delete(fd)) throw new Error('EBADF');

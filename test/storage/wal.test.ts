@@ -1,0 +1,123 @@
+/** WAL segments: the record format, torn tails at every byte, corruption in the middle, failed commits. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { faultInjectingFileSystem, type FaultPlan } from '../../src/storage/faultInjection.js';
+import { nodeFileSystem } from '../../src/storage/fileSystem.js';
+import { replayWal, WAL_HEADER_SIZE, walFileName, walSegmentNumber, type WalRecord, WalWriter } from '../../src/storage/wal.js';
+import { useTempDirs } from '../support/tempDirs.js';
+
+const freshDir = useTempDirs('wal-test');
+
+function writeSegment(records: WalRecord[]): { path: string; ends: number[] } {
+  const path = join(freshDir(), walFileName(1));
+  const writer = WalWriter.create(nodeFileSystem, path);
+  const ends: number[] = [];
+  for (const record of records) {
+    if (record.kind === 'put') writer.appendPut(record.key, record.valueJson);
+    else writer.appendDelete(record.key);
+    writer.commit(true);
+    ends.push(readFileSync(path).length);
+  }
+  writer.close();
+  return { path, ends };
+}
+
+function replayAll(bytes: Buffer) {
+  const records: WalRecord[] = [];
+  const result = replayWal(bytes, 'test.wal', (record) => records.push(record));
+  return { ...result, records };
+}
+
+const recordArb: fc.Arbitrary<WalRecord> = fc.oneof(
+  fc.record({ kind: fc.constant('put' as const), key: fc.string({ unit: 'grapheme', maxLength: 8 }), valueJson: fc.json({ maxDepth: 2 }) }),
+  fc.record({ kind: fc.constant('delete' as const), key: fc.string({ unit: 'grapheme', maxLength: 8 }) }),
+);
+
+describe('WAL', () => {
+  it('names segments by number', () => {
+    expect(walFileName(42)).toBe('000042.wal');
+    expect(walSegmentNumber('000042.wal')).toBe(42);
+    expect(walSegmentNumber('L0_000042.sst')).toBeUndefined();
+  });
+
+  it('replays what was appended, in order (property)', () => {
+    fc.assert(
+      fc.property(fc.array(recordArb, { maxLength: 30 }), (records) => {
+        const { path } = writeSegment(records);
+        const replay = replayAll(readFileSync(path));
+        expect(replay.records).toEqual(records);
+        expect(replay.tornBytes).toBe(0);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('treats a segment cut at any byte as a torn tail and keeps every whole record before the cut', () => {
+    const records: WalRecord[] = [
+      { kind: 'put', key: 'a', valueJson: '"first"' },
+      { kind: 'delete', key: 'b' },
+      { kind: 'put', key: '\u{1F600}', valueJson: '{"x":[1,2,3]}' },
+      { kind: 'put', key: 'd', valueJson: 'null' },
+    ];
+    const { path, ends } = writeSegment(records);
+    const whole = readFileSync(path);
+    for (let cut = 0; cut <= whole.length; cut++) {
+      const replay = replayAll(whole.subarray(0, cut));
+      const complete = ends.filter((end) => end <= cut).length;
+      expect(replay.records).toEqual(records.slice(0, complete));
+      expect(replay.validBytes).toBe(complete === 0 ? 0 : ends[complete - 1]);
+      expect(replay.tornBytes).toBe(cut - replay.validBytes);
+    }
+  });
+
+  it('treats a zero-filled or garbage tail as torn', () => {
+    const { path, ends } = writeSegment([{ kind: 'put', key: 'a', valueJson: '1' }]);
+    const zeros = Buffer.concat([readFileSync(path), Buffer.alloc(4096)]);
+    expect(replayAll(zeros)).toMatchObject({ records: [{ key: 'a' }], validBytes: ends[0], tornBytes: 4096 });
+    const garbage = Buffer.concat([readFileSync(path), Buffer.from('\x07\x00\x00\x00garbage that is no record')]);
+    expect(replayAll(garbage).records).toHaveLength(1);
+  });
+
+  it('refuses a segment damaged in the middle, with valid records after the damage', () => {
+    const records: WalRecord[] = Array.from({ length: 5 }, (_, i) => ({ kind: 'put', key: `k${i}`, valueJson: `"value ${i}"` }));
+    const { path, ends } = writeSegment(records);
+    const damaged = readFileSync(path);
+    damaged[ends[1] + WAL_HEADER_SIZE + 2] ^= 0x20; // inside the third record's payload
+    expect(() => replayAll(damaged)).toThrow(expect.objectContaining({ code: 'STORAGE_CORRUPTION' }));
+    // The same damage in the last record is a torn tail.
+    const tail = readFileSync(path);
+    tail[ends[3] + WAL_HEADER_SIZE + 2] ^= 0x20;
+    expect(replayAll(tail).records).toEqual(records.slice(0, 4));
+  });
+
+  it('keeps records pending across a failed commit and rewrites them at the same offset', () => {
+    let plan: FaultPlan = {};
+    const fs = faultInjectingFileSystem(nodeFileSystem, () => plan);
+    const path = join(freshDir(), walFileName(7));
+    const writer = WalWriter.create(fs, path);
+    writer.appendPut('a', '1');
+    writer.commit(true);
+    writer.appendPut('b', '2');
+    plan = { fdatasyncSync: 'EIO' }; // the bytes reach the file, the sync fails
+    expect(() => writer.commit(true)).toThrow(/EIO/);
+    expect(writer.hasPending).toBe(true);
+    writer.appendDelete('a');
+    plan = {};
+    writer.commit(true);
+    writer.close();
+    expect(replayAll(readFileSync(path)).records).toEqual([
+      { kind: 'put', key: 'a', valueJson: '1' },
+      { kind: 'put', key: 'b', valueJson: '2' },
+      { kind: 'delete', key: 'a' },
+    ]);
+    expect(replayAll(readFileSync(path)).tornBytes).toBe(0);
+  });
+
+  it('never creates over an existing segment', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, walFileName(3)), 'existing');
+    expect(() => WalWriter.create(nodeFileSystem, join(dir, walFileName(3)))).toThrow(/EEXIST/);
+  });
+});
