@@ -4,8 +4,9 @@
  * is removed at open.
  *
  * Layout (text, two lines):
- *   line 1: {"version":1,"nextFileNumber":N,"sstables":["L0_000007.sst", ...]}
- *           sstables newest first; N is greater than every number ever used
+ *   line 1: {"version":1,"nextFileNumber":N,"minLiveWal":W,"sstables":["L0_000007.sst", ...]}
+ *           sstables newest first; N is greater than every number ever used;
+ *           WAL segments numbered below W are already in SSTables (obsolete)
  *   line 2: CRC32C of line 1's UTF-8 bytes, 8 lowercase hex digits
  *
  * Replaced atomically: written to MANIFEST.tmp, fdatasync'd, renamed over
@@ -22,6 +23,8 @@ const MANIFEST_VERSION = 1;
 
 export interface ManifestState {
   nextFileNumber: number;
+  /** WAL segments below this number hold nothing that is not in an SSTable. */
+  minLiveWal: number;
   /** Live SSTable file names, newest first. */
   sstables: string[];
 }
@@ -47,7 +50,7 @@ export async function readManifest(fs: FileSystem, dir: string): Promise<Manifes
     throw corruption(`${MANIFEST_FILE}: not JSON`, cause);
   }
   if (!isManifest(state)) throw corruption(`${MANIFEST_FILE}: unexpected layout`);
-  return { nextFileNumber: state.nextFileNumber, sstables: state.sstables };
+  return { nextFileNumber: state.nextFileNumber, minLiveWal: state.minLiveWal, sstables: state.sstables };
 }
 
 /** Atomically replaces the MANIFEST with `state`. */
@@ -75,6 +78,7 @@ function isManifest(value: unknown): value is ManifestState & { version: number 
   return (
     state.version === MANIFEST_VERSION &&
     Number.isSafeInteger(state.nextFileNumber) &&
+    Number.isSafeInteger(state.minLiveWal) &&
     Array.isArray(state.sstables) &&
     state.sstables.every((name) => typeof name === 'string' && isSSTableFileName(name))
   );

@@ -12,6 +12,12 @@
  *       neither a MemTable nor a live SSTable.
  *   (3) Reads and writes are synchronous; flushOldest is the only async
  *       operation and it changes no in-memory state a reader can see.
+ *   (4) With a WAL, every MemTable that has had writes has a segment
+ *       (walFileName(id)) holding them, committed by commitWal before any
+ *       reply that depends on them leaves. The MANIFEST's minLiveWal is the
+ *       id of the oldest MemTable not yet in an SSTable: segments below it
+ *       are obsolete and never replayed, so a lost unlink cannot resurrect
+ *       old values over newer SSTables.
  * The Store knows nothing of messages or actors: the node machine decides
  * when to freeze and flush; the Store does it.
  */
@@ -29,6 +35,7 @@ import {
 import { MemTable } from './memTable.js';
 import { MergeIterator } from './mergeIterator.js';
 import { StorageError } from './errors.js';
+import { replayWal, walFileName, walSegmentNumber, WalWriter } from './wal.js';
 import { SSTableReader } from './sstableReader.js';
 import { type SSTableProperties, writeSSTable } from './sstableWriter.js';
 
@@ -37,6 +44,19 @@ export interface StoreOptions {
   memtableMaxBytes: number;
   maxImmutable: number;
   fs?: FileSystem;
+  /** Write-ahead log: absent for none; `sync` fdatasyncs every commit. */
+  wal?: { sync: boolean };
+}
+
+/** What Store.open found and did; the node logs it. */
+export interface RecoveryReport {
+  /** WAL segments replayed into frozen MemTables. */
+  replayedSegments: number;
+  replayedRecords: number;
+  /** Segments whose torn tail was cut off, and where. */
+  tornTails: Array<{ file: string; validBytes: number; tornBytes: number }>;
+  /** Segments already in SSTables (below the MANIFEST's minLiveWal), removed. */
+  obsoleteSegments: number;
 }
 
 export type ReadSource = 'memtable' | 'immutable' | 'sstable';
@@ -94,28 +114,49 @@ export interface StoreStats {
 
 export class Store {
   private active: MemTable;
-  private readonly frozen: MemTable[] = [];
-  private sstables: SSTableReader[];
-  private nextMemTableId = 1;
+  /** The active MemTable's WAL segment, when there is a WAL. */
+  private activeWal: WalWriter | undefined;
+  /** Open segments by MemTable id, ascending: the active one and frozen ones not yet flushed. */
+  private readonly walWriters = new Map<number, WalWriter>();
+  /** A segment was created since the last commit: its directory entry must be made durable too. */
+  private walDirSyncNeeded = false;
 
   private constructor(
-    private readonly options: Required<StoreOptions>,
-    sstables: SSTableReader[],
+    private readonly options: Required<Omit<StoreOptions, 'wal'>> & Pick<StoreOptions, 'wal'>,
+    private sstables: SSTableReader[],
+    private readonly frozen: MemTable[],
     private nextFileNumber: number,
+    private nextMemTableId: number,
+    readonly recovery: RecoveryReport,
   ) {
-    this.sstables = sstables;
-    this.active = new MemTable(this.nextMemTableId++);
+    this.active = this.newMemTable();
   }
 
-  /** Opens (creating if needed) the store in options.dir: reads the MANIFEST, opens live SSTables, removes debris. */
+  /**
+   * Opens (creating if needed) the store in options.dir: reads the MANIFEST,
+   * opens live SSTables, replays live WAL segments into frozen MemTables
+   * (cutting off torn tails), and removes debris of interrupted flushes.
+   * Throws STORAGE_CORRUPTION for damage it must not paper over.
+   */
   static async open(options: StoreOptions): Promise<Store> {
-    const resolved: Required<StoreOptions> = { fs: nodeFileSystem, ...options };
+    const resolved = { fs: nodeFileSystem, ...options };
     const { fs, dir } = resolved;
     await fs.mkdirp(dir);
-    const manifest = (await readManifest(fs, dir)) ?? { nextFileNumber: 1, sstables: [] };
+    const manifest = (await readManifest(fs, dir)) ?? { nextFileNumber: 1, minLiveWal: 0, sstables: [] };
     const live = new Set(manifest.sstables);
     let nextFileNumber = manifest.nextFileNumber;
+    const segments: number[] = [];
+    const recovery: RecoveryReport = { replayedSegments: 0, replayedRecords: 0, tornTails: [], obsoleteSegments: 0 };
     for (const name of await fs.readdir(dir)) {
+      const segment = walSegmentNumber(name);
+      if (segment !== undefined) {
+        if (segment >= manifest.minLiveWal) segments.push(segment);
+        else {
+          await fs.unlink(join(dir, name));
+          recovery.obsoleteSegments++;
+        }
+        continue;
+      }
       const number = sstableFileNumber(name) ?? sstableFileNumber(name.replace(/\.tmp$/, ''));
       if (number !== undefined) nextFileNumber = Math.max(nextFileNumber, number + 1);
       const debris = name.endsWith('.sst.tmp') || (isSSTableFileName(name) && !live.has(name));
@@ -128,7 +169,10 @@ export class Store {
       for (const reader of readers) reader.close();
       throw error;
     }
-    return new Store(resolved, readers, nextFileNumber);
+    segments.sort((a, b) => a - b);
+    const frozen = await replaySegments(fs, dir, segments, recovery);
+    const nextMemTableId = Math.max(manifest.minLiveWal, ...segments.map((segment) => segment + 1), 1);
+    return new Store(resolved, readers, frozen, nextFileNumber, nextMemTableId, recovery);
   }
 
   get maxBytes(): number {
@@ -150,14 +194,37 @@ export class Store {
     return this.frozen[this.frozen.length - 1];
   }
 
-  /** REQUIRES: !writesStalled. Writes a JSON text value at `key`. */
+  /** REQUIRES: !writesStalled. Writes a JSON text value at `key`; durable after the next commitWal. */
   put(key: string, valueJson: string): WriteResult {
+    this.activeWal?.appendPut(key, valueJson);
     return this.write(toSortKey(key), valueJson);
   }
 
-  /** REQUIRES: !writesStalled. Writes a tombstone at `key`. */
+  /** REQUIRES: !writesStalled. Writes a tombstone at `key`; durable after the next commitWal. */
   delete(key: string): WriteResult {
+    this.activeWal?.appendDelete(key);
     return this.write(toSortKey(key), TOMBSTONE);
+  }
+
+  /**
+   * Group commit: writes every segment's pending records and, with sync,
+   * fdatasyncs them, so every write made so far survives a crash. Throws
+   * STORAGE_IO if the file system refuses; the records stay pending and the
+   * next commit writes them again at the same offset.
+   */
+  commitWal(): void {
+    if (this.options.wal === undefined) return;
+    try {
+      if (this.walDirSyncNeeded) {
+        this.options.fs.syncDirSync(this.options.dir);
+        this.walDirSyncNeeded = false;
+      }
+      for (const writer of this.walWriters.values()) {
+        if (writer.hasPending) writer.commit(this.options.wal.sync);
+      }
+    } catch (cause) {
+      throw new StorageError('STORAGE_IO', `write-ahead log commit failed: ${(cause as Error).message}`, { cause });
+    }
   }
 
   private write(sortKey: string, value: EntryValue): WriteResult {
@@ -170,9 +237,22 @@ export class Store {
   /** Moves a non-empty active MemTable to the frozen queue; returns false when it was empty. */
   freezeActive(): boolean {
     if (this.active.entries === 0) return false;
+    const next = this.newMemTable(); // first, so a failure to create its segment changes nothing
     this.frozen.push(this.active);
-    this.active = new MemTable(this.nextMemTableId++);
+    this.active = next;
     return true;
+  }
+
+  /** A new MemTable with, when there is a WAL, its own new segment. */
+  private newMemTable(): MemTable {
+    const id = this.nextMemTableId++;
+    if (this.options.wal !== undefined) {
+      const writer = WalWriter.create(this.options.fs, join(this.options.dir, walFileName(id)));
+      this.walWriters.set(id, writer);
+      this.activeWal = writer;
+      this.walDirSyncNeeded = true;
+    }
+    return new MemTable(id);
   }
 
   /** The newest value of `key` across every layer. */
@@ -245,8 +325,12 @@ export class Store {
       reader = SSTableReader.open(fs, join(dir, file));
       await writeManifest(fs, dir, {
         nextFileNumber: this.nextFileNumber,
+        // The oldest MemTable still only in memory (and its WAL) once this one is on disk.
+        minLiveWal: (this.frozen[1] ?? this.active).id,
         sstables: [file, ...this.sstables.map(fileName)],
       });
+      // Obsolete now (below minLiveWal); if the unlink is lost, the next open removes it.
+      await fs.unlink(join(dir, walFileName(memtable.id))).catch(() => undefined);
       return { memtable, file, reader, properties };
     } catch (error) {
       reader?.close();
@@ -260,6 +344,11 @@ export class Store {
     if (this.frozen[0] !== flushed.memtable) throw new Error('installFlushed: not the oldest frozen MemTable');
     this.frozen.shift();
     this.sstables.unshift(flushed.reader);
+    const writer = this.walWriters.get(flushed.memtable.id);
+    if (writer !== undefined) {
+      this.walWriters.delete(flushed.memtable.id);
+      writer.close();
+    }
   }
 
   /** Point lookup in one named live SSTable. */
@@ -284,11 +373,39 @@ export class Store {
     };
   }
 
-  /** Closes every open SSTable; the Store must not be used afterwards. */
+  /** Closes every open SSTable and WAL segment; the Store must not be used afterwards. */
   close(): void {
     for (const reader of this.sstables) reader.close();
     this.sstables = [];
+    for (const writer of this.walWriters.values()) writer.close();
+    this.walWriters.clear();
   }
+}
+
+/** Replays WAL segments, oldest first, each into a frozen MemTable; empty ones are removed. */
+async function replaySegments(fs: FileSystem, dir: string, segments: number[], recovery: RecoveryReport): Promise<MemTable[]> {
+  const frozen: MemTable[] = [];
+  for (const segment of segments) {
+    const name = walFileName(segment);
+    const path = join(dir, name);
+    const memtable = new MemTable(segment);
+    const replay = replayWal(await fs.readFile(path), name, (record) => {
+      memtable.put(toSortKey(record.key), record.kind === 'put' ? record.valueJson : TOMBSTONE);
+    });
+    if (replay.tornBytes > 0) {
+      // Cut the tail off so no later reader ever mistakes it for data.
+      fs.truncateSync(path, replay.validBytes);
+      recovery.tornTails.push({ file: name, validBytes: replay.validBytes, tornBytes: replay.tornBytes });
+    }
+    recovery.replayedRecords += replay.records;
+    if (memtable.entries === 0) {
+      await fs.unlink(path);
+      continue;
+    }
+    recovery.replayedSegments++;
+    frozen.push(memtable);
+  }
+  return frozen;
 }
 
 function fileName(reader: SSTableReader): string {
