@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { runNodes } from './actors/runtime.js';
 import { ConfigError, HELP, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { faultInjectingFileSystem, planFromFile } from './storage/faultInjection.js';
 import { nodeFileSystem } from './storage/fileSystem.js';
 
 async function main(): Promise<number> {
@@ -42,7 +43,14 @@ async function main(): Promise<number> {
     process.stderr.write('memtable-node: reading Maelstrom JSON messages from stdin, one per line; start with {"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}} (Ctrl-D ends)\n');
   }
 
-  log.info({ data_dir: dataRoot, temporary, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable }, 'starting');
+  // A testing hook (docs/WAL.md): file-system faults switched on and off through a plan file.
+  const faultFile = process.env.MEMTABLE_FAULT_FILE;
+  const fs = faultFile ? faultInjectingFileSystem(nodeFileSystem, planFromFile(faultFile)) : nodeFileSystem;
+  if (faultFile) log.warn({ file: faultFile }, 'fault injection enabled');
+  log.info(
+    { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable },
+    'starting',
+  );
   try {
     await runNodes({
       input: process.stdin,
@@ -53,7 +61,9 @@ async function main(): Promise<number> {
         dataRoot,
         memtableMaxBytes: config.memtableMaxBytes,
         maxImmutable: config.maxImmutable,
-        fs: nodeFileSystem,
+        fs,
+        // Without --data-dir nothing outlives the process, so there is nothing to log ahead for.
+        wal: temporary ? undefined : { sync: config.sync === 'always' },
       },
     });
   } finally {

@@ -11,6 +11,8 @@ export interface Config {
   maxImmutable: number;
   logLevel: string;
   maxLineBytes: number;
+  /** With --data-dir: fdatasync every WAL group commit ('always') or leave it to the OS ('none'). */
+  sync: 'always' | 'none';
 }
 
 export const HELP = `memtable-node: a Maelstrom storage node (LSM write path: skip-list MemTable, SSTables)
@@ -27,6 +29,11 @@ Options (each also read from the environment variable shown):
                              reaches N bytes (MEMTABLE_MAX_BYTES, default 4194304)
   --max-immutable N          frozen MemTables allowed to wait for a flush before
                              writes stall (MEMTABLE_MAX_IMMUTABLE, default 4)
+  --sync always|none         with --data-dir: fdatasync the write-ahead log before
+                             replies leave (always), or leave flushing it to the
+                             OS (none: a machine crash may lose acknowledged
+                             writes; a process crash does not) (MEMTABLE_SYNC,
+                             default always)
   --max-line-bytes N         skip input lines longer than N bytes
                              (MEMTABLE_MAX_LINE_BYTES, default 67108864)
   --log-level LEVEL          fatal, error, warn, info, debug, trace or silent
@@ -59,6 +66,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
         'memtable-max-bytes': { type: 'string' },
         'max-immutable': { type: 'string' },
         'max-line-bytes': { type: 'string' },
+        sync: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -72,11 +80,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
   const logLevel = flags['log-level'] ?? env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
   const dataDir = flags['data-dir'] ?? env.MEMTABLE_DATA_DIR;
+  const sync = flags.sync ?? env.MEMTABLE_SYNC ?? 'always';
+  if (sync !== 'always' && sync !== 'none') throw new ConfigError(`--sync must be always or none, got ${JSON.stringify(sync)}`);
   return {
     dataDir: dataDir === '' ? undefined : dataDir,
     memtableMaxBytes: positiveInteger('--memtable-max-bytes', flags['memtable-max-bytes'] ?? env.MEMTABLE_MAX_BYTES ?? '4194304'),
     maxImmutable: positiveInteger('--max-immutable', flags['max-immutable'] ?? env.MEMTABLE_MAX_IMMUTABLE ?? '4'),
     maxLineBytes: positiveInteger('--max-line-bytes', flags['max-line-bytes'] ?? env.MEMTABLE_MAX_LINE_BYTES ?? '67108864'),
     logLevel,
+    sync,
   };
 }

@@ -13,6 +13,8 @@ export interface NodeOptions {
   memtableMaxBytes: number;
   maxImmutable: number;
   fs: FileSystem;
+  /** Write-ahead log, with --data-dir only; `sync` fdatasyncs each group commit. */
+  wal?: { sync: boolean };
 }
 
 /** An sstable_flush request waiting for its MemTable's SSTable to be durable. */

@@ -3,6 +3,9 @@
  *
  *   uninitialized --init--> recovering --store open--> ready <--> flushing
  *
+ * `recovering` opens the Store: reads the MANIFEST, opens SSTables and
+ * replays WAL segments; damage it must not paper over fails the init (13).
+ *
  * Requests are appended to `context.pending` as they arrive and served in
  * order by whichever state can serve them: uninitialized answers 11 (or takes
  * an init), recovering holds everything until the store is open, ready and
@@ -54,7 +57,20 @@ export const nodeMachine = setup({
     serveReady: enqueueActions(({ context, enqueue }) => apply(enqueue, serveReady(context))),
     completeInit: enqueueActions(({ context, event, enqueue }) => {
       const store = (event as unknown as { output: Store }).output;
-      context.log.info({ dir: join(context.options.dataRoot, context.nodeId), sstables: store.stats().sstables.length }, 'store open');
+      const { recovery } = store;
+      for (const torn of recovery.tornTails) {
+        context.log.warn({ file: torn.file, valid_bytes: torn.validBytes, torn_bytes: torn.tornBytes }, 'WAL torn tail cut off; records before it kept');
+      }
+      context.log.info(
+        {
+          dir: join(context.options.dataRoot, context.nodeId),
+          sstables: store.stats().sstables.length,
+          wal_segments_replayed: recovery.replayedSegments,
+          wal_records_replayed: recovery.replayedRecords,
+          obsolete_segments_removed: recovery.obsoleteSegments,
+        },
+        'store open',
+      );
       apply(enqueue, completeInit(context, store));
     }),
     failInit: enqueueActions(({ context, event, enqueue }) => {
@@ -121,6 +137,7 @@ export const nodeMachine = setup({
           memtableMaxBytes: context.options.memtableMaxBytes,
           maxImmutable: context.options.maxImmutable,
           fs: context.options.fs,
+          wal: context.options.wal,
         }),
         onDone: { target: 'ready', actions: 'completeInit' },
         onError: { target: 'uninitialized', actions: 'failInit' },

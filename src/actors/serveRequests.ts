@@ -24,21 +24,21 @@ export interface Served {
 
 type ReplyBody = { type: string } & Record<string, unknown>;
 
-/** Numbers and encodes outgoing messages for one node. */
+interface Reply {
+  request: Envelope;
+  body: ReplyBody;
+  /** Its content depends on writes that must be in the WAL before it may leave. */
+  needsWal: boolean;
+}
+
+/** Collects one serving pass's replies, then numbers and encodes them in order. */
 class Outbox {
-  readonly lines: string[] = [];
+  private readonly replies: Reply[] = [];
 
-  constructor(
-    private readonly context: NodeContext,
-    public nextMsgId: number,
-  ) {}
+  constructor(private readonly context: NodeContext) {}
 
-  reply(request: Envelope, body: ReplyBody): void {
-    const msgId = this.nextMsgId++;
-    const inReplyTo = request.body.msg_id;
-    const full = inReplyTo === undefined ? { ...body, msg_id: msgId } : { ...body, msg_id: msgId, in_reply_to: inReplyTo };
-    this.lines.push(encodeMessage(this.context.nodeId, request.src, full));
-    this.context.log.debug({ msg_id: msgId, in_reply_to: inReplyTo, type: body.type, dest: request.src }, 'reply');
+  reply(request: Envelope, body: ReplyBody, needsWal = false): void {
+    this.replies.push({ request, body, needsWal });
   }
 
   fail(request: Envelope, error: unknown): void {
@@ -47,6 +47,28 @@ class Outbox {
       this.context.log.error({ err: error, msg_id: request.body.msg_id, type: request.body.type }, 'request failed');
     }
     this.reply(request, errorBody(maelstrom));
+  }
+
+  /**
+   * Encodes the replies with msg_ids from context.nextMsgId on. When the WAL
+   * commit failed (`walError`), replies that depended on it become error 13:
+   * their writes may or may not survive, and no read may report a value
+   * that a crash could take back.
+   */
+  finish(walError?: unknown): { lines: string[]; nextMsgId: number } {
+    const { context } = this;
+    let nextMsgId = context.nextMsgId;
+    const walFailure = walError === undefined ? undefined : errorBody(toMaelstromError(walError));
+    if (walFailure !== undefined) context.log.error({ err: walError }, 'write-ahead log commit failed; replies that depend on it answer 13');
+    const lines = this.replies.map(({ request, body, needsWal }) => {
+      const msgId = nextMsgId++;
+      const inReplyTo = request.body.msg_id;
+      const sent = walFailure !== undefined && needsWal ? walFailure : body;
+      context.log.debug({ msg_id: msgId, in_reply_to: inReplyTo, type: sent.type, dest: request.src }, 'reply');
+      const full = inReplyTo === undefined ? { ...sent, msg_id: msgId } : { ...sent, msg_id: msgId, in_reply_to: inReplyTo };
+      return encodeMessage(context.nodeId, request.src, full);
+    });
+    return { lines, nextMsgId };
   }
 }
 
@@ -60,7 +82,7 @@ function logRequest(context: NodeContext, envelope: Envelope): void {
  * (the machine opens the store, then answers it).
  */
 export function serveUninitialized(context: NodeContext): Served {
-  const outbox = new Outbox(context, context.nextMsgId);
+  const outbox = new Outbox(context);
   let served = 0;
   let initRequest: Envelope | null = null;
   for (const envelope of context.pending) {
@@ -79,38 +101,34 @@ export function serveUninitialized(context: NodeContext): Served {
       outbox.fail(envelope, error);
     }
   }
-  return {
-    update: { pending: context.pending.slice(served), nextMsgId: outbox.nextMsgId, initRequest },
-    lines: outbox.lines,
-  };
+  const { lines, nextMsgId } = outbox.finish();
+  return { update: { pending: context.pending.slice(served), nextMsgId, initRequest }, lines };
 }
 
 /** The store opened: answers the init and records the node's identity. */
 export function completeInit(context: NodeContext, store: Store): Served {
   const init = context.initRequest!;
   const request = parseRequest(init);
-  const outbox = new Outbox(context, context.nextMsgId);
+  const outbox = new Outbox(context);
   outbox.reply(init, { type: 'init_ok' });
+  const { lines, nextMsgId } = outbox.finish();
   return {
-    update: {
-      store,
-      initialized: true,
-      initRequest: null,
-      nodeIds: request.type === 'init' ? request.nodeIds : [],
-      nextMsgId: outbox.nextMsgId,
-    },
-    lines: outbox.lines,
+    update: { store, initialized: true, initRequest: null, nodeIds: request.type === 'init' ? request.nodeIds : [], nextMsgId },
+    lines,
   };
 }
 
 /** Opening the store failed: the init gets error 13 and the node stays uninitialized. */
 export function failInit(context: NodeContext, error: unknown): Served {
-  const outbox = new Outbox(context, context.nextMsgId);
+  const outbox = new Outbox(context);
   outbox.fail(context.initRequest!, error);
-  return { update: { initRequest: null, nextMsgId: outbox.nextMsgId }, lines: outbox.lines };
+  const { lines, nextMsgId } = outbox.finish();
+  return { update: { initRequest: null, nextMsgId }, lines };
 }
 
 const WRITES = new Set(['memtable_put', 'memtable_delete', 'sstable_flush', 'write', 'cas']);
+/** Replies that report or depend on stored data, so may leave only once the WAL holds every write before them. */
+const DEPENDS_ON_WAL = new Set(['memtable_put', 'memtable_delete', 'memtable_get', 'memtable_scan', 'sstable_lookup', 'read', 'write', 'cas']);
 
 /**
  * Serves pending requests in order until they run out, a write meets a full
@@ -118,7 +136,7 @@ const WRITES = new Set(['memtable_put', 'memtable_delete', 'sstable_flush', 'wri
  */
 export function serveReady(context: NodeContext): Served {
   const store = context.store!;
-  const outbox = new Outbox(context, context.nextMsgId);
+  const outbox = new Outbox(context);
   let flushWaiter = context.flushWaiter;
   let served = 0;
   for (const envelope of context.pending) {
@@ -135,22 +153,29 @@ export function serveReady(context: NodeContext): Served {
         else outbox.reply(envelope, { type: 'sstable_flush_ok', sstable_file: null, entries: 0, bloom_filter_bits: 0, size_bytes: 0 });
         continue;
       }
-      outbox.reply(envelope, answer(context, store, request));
+      outbox.reply(envelope, answer(context, store, request), DEPENDS_ON_WAL.has(request.type));
     } catch (error) {
       outbox.fail(envelope, error);
     }
   }
-  return {
-    update: { pending: context.pending.slice(served), nextMsgId: outbox.nextMsgId, flushWaiter },
-    lines: outbox.lines,
-  };
+  // Group commit: one WAL write (and fdatasync) for everything served above, before any reply leaves.
+  let walError: unknown;
+  if (served > 0) {
+    try {
+      store.commitWal();
+    } catch (error) {
+      walError = error;
+    }
+  }
+  const { lines, nextMsgId } = outbox.finish(walError);
+  return { update: { pending: context.pending.slice(served), nextMsgId, flushWaiter }, lines };
 }
 
 /** A flush finished and was installed: answers the sstable_flush that waited for it, if any. */
 export function answerFlushWaiter(context: NodeContext, flushed: FlushedTable): Served {
   const waiter = context.flushWaiter;
   if (waiter === null || waiter.memtableId !== flushed.memtable.id) return { update: {}, lines: [] };
-  const outbox = new Outbox(context, context.nextMsgId);
+  const outbox = new Outbox(context);
   outbox.reply(waiter.envelope, {
     type: 'sstable_flush_ok',
     sstable_file: flushed.file,
@@ -158,7 +183,8 @@ export function answerFlushWaiter(context: NodeContext, flushed: FlushedTable): 
     bloom_filter_bits: flushed.properties.bloomFilterBits,
     size_bytes: flushed.properties.sizeBytes,
   });
-  return { update: { flushWaiter: null, nextMsgId: outbox.nextMsgId }, lines: outbox.lines };
+  const { lines, nextMsgId } = outbox.finish();
+  return { update: { flushWaiter: null, nextMsgId }, lines };
 }
 
 function answer(context: NodeContext, store: Store, request: Request): ReplyBody {
