@@ -12,7 +12,7 @@
 import { encodeMessage, errorBody } from '../protocol/encode.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ErrorCode, MaelstromError, toMaelstromError } from '../protocol/errors.js';
-import { RawJson } from '../protocol/rawJson.js';
+import { RawJson, sameJsonValue } from '../protocol/rawJson.js';
 import { type Request, parseRequest } from '../protocol/requests.js';
 import type { FlushedTable, Store } from '../storage/store.js';
 import type { NodeContext } from './nodeContext.js';
@@ -41,12 +41,12 @@ class Outbox {
     this.replies.push({ request, body, needsWal });
   }
 
-  fail(request: Envelope, error: unknown): void {
+  fail(request: Envelope, error: unknown, needsWal = false): void {
     const maelstrom = toMaelstromError(error);
     if (maelstrom.code === ErrorCode.Crash) {
       this.context.log.error({ err: error, msg_id: request.body.msg_id, type: request.body.type }, 'request failed');
     }
-    this.reply(request, errorBody(maelstrom));
+    this.reply(request, errorBody(maelstrom), needsWal);
   }
 
   /**
@@ -144,8 +144,11 @@ export function serveReady(context: NodeContext): Served {
     if (WRITES.has(envelope.body.type) && store.writesStalled) break;
     served++;
     logRequest(context, envelope);
+    // Replies that report stored data (values, and 20/22 too) wait for the WAL; see Outbox.finish.
+    let reportsData = false;
     try {
       const request = parseRequest(envelope);
+      reportsData = DEPENDS_ON_WAL.has(request.type);
       if (request.type === 'sstable_flush') {
         store.freezeActive();
         const target = store.newestFrozen;
@@ -153,9 +156,9 @@ export function serveReady(context: NodeContext): Served {
         else outbox.reply(envelope, { type: 'sstable_flush_ok', sstable_file: null, entries: 0, bloom_filter_bits: 0, size_bytes: 0 });
         continue;
       }
-      outbox.reply(envelope, answer(context, store, request), DEPENDS_ON_WAL.has(request.type));
+      outbox.reply(envelope, answer(context, store, request), reportsData);
     } catch (error) {
-      outbox.fail(envelope, error);
+      outbox.fail(envelope, error, reportsData);
     }
   }
   // Group commit: one WAL write (and fdatasync) for everything served above, before any reply leaves.
@@ -237,11 +240,36 @@ function answer(context: NodeContext, store: Store, request: Request): ReplyBody
     }
     case 'sstable_flush':
       throw new Error('sstable_flush is served by serveReady');
-    case 'read':
+    case 'read': {
+      const result = store.get(linKvKey(request.key));
+      if (!result.found) throw new MaelstromError(ErrorCode.KeyDoesNotExist, `key ${JSON.stringify(request.key)} does not exist`);
+      return { type: 'read_ok', value: new RawJson(result.value!) };
+    }
     case 'write':
-    case 'cas':
-      throw new MaelstromError(ErrorCode.NotSupported, `${request.type} (lin-kv) is not supported yet`);
+      store.put(linKvKey(request.key), request.value.text);
+      return { type: 'write_ok' };
+    case 'cas': {
+      const key = linKvKey(request.key);
+      const current = store.get(key);
+      if (!current.found && !request.createIfNotExists) {
+        throw new MaelstromError(ErrorCode.KeyDoesNotExist, `key ${JSON.stringify(request.key)} does not exist`);
+      }
+      if (current.found && !sameJsonValue(current.value!, request.from.text)) {
+        throw new MaelstromError(ErrorCode.PreconditionFailed, `expected ${abbreviate(request.from.text)}, but the value is ${abbreviate(current.value!)}`);
+      }
+      store.put(key, request.to.text);
+      return { type: 'cas_ok' };
+    }
   }
+}
+
+/** lin-kv keys are strings or integers; an integer is stored under its decimal string. */
+function linKvKey(key: string | number): string {
+  return typeof key === 'number' ? String(key) : key;
+}
+
+function abbreviate(json: string): string {
+  return json.length <= 64 ? json : `${json.slice(0, 61)}...`;
 }
 
 function assertOwnNodeId(context: NodeContext, nodeId: string): void {
