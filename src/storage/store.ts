@@ -34,8 +34,8 @@ import {
 } from './manifest.js';
 import { MemTable } from './memTable.js';
 import { MergeIterator } from './mergeIterator.js';
-import { StorageError } from './errors.js';
-import { replayWal, walFileName, walSegmentNumber, WalWriter } from './wal.js';
+import { corruption, StorageError } from './errors.js';
+import { replayWal, walFileName, type WalReplay, walSegmentNumber, WalWriter } from './wal.js';
 import { SSTableReader } from './sstableReader.js';
 import { type SSTableProperties, writeSSTable } from './sstableWriter.js';
 
@@ -382,16 +382,33 @@ export class Store {
   }
 }
 
-/** Replays WAL segments, oldest first, each into a frozen MemTable; empty ones are removed. */
+/**
+ * Replays WAL segments, oldest first, each into a frozen MemTable; empty ones
+ * are removed. A torn tail is accepted only in the newest segment that holds
+ * records: a group commit writes (and syncs) segments oldest first, so a
+ * newer segment with data means the older one was complete, and damage at
+ * its end is corruption, not a crash mid-write.
+ */
 async function replaySegments(fs: FileSystem, dir: string, segments: number[], recovery: RecoveryReport): Promise<MemTable[]> {
-  const frozen: MemTable[] = [];
+  const replayed: Array<{ name: string; memtable: MemTable; replay: WalReplay }> = [];
   for (const segment of segments) {
     const name = walFileName(segment);
-    const path = join(dir, name);
     const memtable = new MemTable(segment);
-    const replay = replayWal(await fs.readFile(path), name, (record) => {
+    const replay = replayWal(await fs.readFile(join(dir, name)), name, (record) => {
       memtable.put(toSortKey(record.key), record.kind === 'put' ? record.valueJson : TOMBSTONE);
     });
+    replayed.push({ name, memtable, replay });
+  }
+  const newestWithRecords = replayed.findLastIndex(({ replay }) => replay.records > 0);
+  replayed.forEach(({ name, replay }, index) => {
+    if (replay.tornBytes > 0 && index < newestWithRecords) {
+      throw corruption(`${name}: damaged at byte ${replay.validBytes}, but ${replayed[newestWithRecords].name} holds newer records`);
+    }
+  });
+
+  const frozen: MemTable[] = [];
+  for (const { name, memtable, replay } of replayed) {
+    const path = join(dir, name);
     if (replay.tornBytes > 0) {
       // Cut the tail off so no later reader ever mistakes it for data.
       fs.truncateSync(path, replay.validBytes);

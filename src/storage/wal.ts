@@ -6,11 +6,16 @@
  *
  *   segment := record*
  *   record  := header payload
- *   header  := checksum: u32 LE   masked CRC32C of kind ++ payload
- *              length:   u32 LE   payload bytes
- *              kind:     u8       PUT = 1, DELETE = 2 (DO NOT CHANGE)
+ *   header  := length:        u32 LE   payload bytes
+ *              kind:          u8       PUT = 1, DELETE = 2 (DO NOT CHANGE)
+ *              headerCrc:     u32 LE   masked CRC32C of length ++ kind
+ *              payloadCrc:    u32 LE   masked CRC32C of payload
  *   payload := (PUT)    keyLength: u32 LE, key: UTF-8, value: UTF-8 JSON text (the rest)
  *              (DELETE) key: UTF-8
+ *
+ * The header has a checksum of its own so that a length can be trusted on
+ * its own: a record with a sound header that runs past the end of the file
+ * was cut short by a crash, whatever bytes its payload holds.
  *
  * Invariants:
  *   (1) Bytes [0, durableLength) of the file are whole records, written and
@@ -24,8 +29,8 @@ import { crc32c, maskCrc, unmaskCrc } from './crc32c.js';
 import { corruption } from './errors.js';
 import type { FileSystem } from './fileSystem.js';
 
-/** checksum (4) + length (4) + kind (1). */
-export const WAL_HEADER_SIZE = 4 + 4 + 1;
+/** length (4) + kind (1) + headerCrc (4) + payloadCrc (4). */
+export const WAL_HEADER_SIZE = 4 + 1 + 4 + 4;
 export const WalRecordKind = { Put: 1, Delete: 2 } as const;
 
 const WAL_NAME = /^(\d{6,})\.wal$/;
@@ -112,10 +117,10 @@ export class WalWriter {
 
   private seal(start: number, payloadBytes: number, kind: number): void {
     const buf = this.pending;
-    buf[start + 8] = kind;
-    buf.writeUInt32LE(payloadBytes, start + 4);
-    const checksum = crc32c(buf.subarray(start + 8, start + WAL_HEADER_SIZE + payloadBytes));
-    buf.writeUInt32LE(maskCrc(checksum), start);
+    buf.writeUInt32LE(payloadBytes, start);
+    buf[start + 4] = kind;
+    buf.writeUInt32LE(maskCrc(crc32c(buf.subarray(start, start + 5))), start + 5);
+    buf.writeUInt32LE(maskCrc(crc32c(buf.subarray(start + WAL_HEADER_SIZE, start + WAL_HEADER_SIZE + payloadBytes))), start + 9);
   }
 }
 
@@ -130,52 +135,66 @@ export interface WalReplay {
 }
 
 /**
- * Reads a segment's records in order and hands each to `apply`. A damaged
- * record followed by no valid record is a torn tail (a crash mid-write):
- * reported in tornBytes, what precedes it kept. A damaged record followed by
- * a valid one is corruption in the middle: throws STORAGE_CORRUPTION, since
- * records after it were acknowledged and must not be silently skipped.
+ * Reads a segment's records in order and hands each to `apply`, stopping at
+ * the first record that does not read back whole:
+ *   - a record cut short by the end of the file (a header with fewer than
+ *     13 bytes, or a sound header whose length runs past the end), or a bad
+ *     record with nothing valid after it, is a torn tail: a crash mid-write.
+ *     Reported in tornBytes; everything before it is kept.
+ *   - a bad record followed by a valid one is corruption in the middle:
+ *     throws STORAGE_CORRUPTION, since the records after it were
+ *     acknowledged and must not be silently skipped.
  */
 export function replayWal(bytes: Buffer, name: string, apply: (record: WalRecord) => void): WalReplay {
   let offset = 0;
   let records = 0;
   while (offset < bytes.length) {
-    const record = decodeRecordAt(bytes, offset);
-    if (record === undefined) {
-      if (validRecordAfter(bytes, offset + 1)) {
-        throw corruption(`${name}: damaged record at byte ${offset} with valid records after it`);
-      }
-      return { records, validBytes: offset, tornBytes: bytes.length - offset };
+    const read = readRecordAt(bytes, offset);
+    if (read.kind === 'record') {
+      apply(read.record);
+      records++;
+      offset = read.end;
+      continue;
     }
-    apply(record.record);
-    records++;
-    offset = record.end;
+    // A damaged header's length cannot be trusted: look anywhere after it. A damaged payload's can.
+    const resumeAt = read.kind === 'bad-payload' ? read.end : offset + 1;
+    if (read.kind !== 'cut-short' && validRecordFrom(bytes, resumeAt)) {
+      throw corruption(`${name}: damaged record at byte ${offset} with valid records after it`);
+    }
+    return { records, validBytes: offset, tornBytes: bytes.length - offset };
   }
   return { records, validBytes: offset, tornBytes: 0 };
 }
 
-function decodeRecordAt(bytes: Buffer, offset: number): { record: WalRecord; end: number } | undefined {
-  if (bytes.length - offset < WAL_HEADER_SIZE) return undefined;
-  const length = bytes.readUInt32LE(offset + 4);
-  const kind = bytes[offset + 8];
+type ReadResult =
+  | { kind: 'record'; record: WalRecord; end: number }
+  | { kind: 'cut-short' }
+  | { kind: 'bad-header' }
+  | { kind: 'bad-payload'; end: number };
+
+function readRecordAt(bytes: Buffer, offset: number): ReadResult {
+  if (bytes.length - offset < WAL_HEADER_SIZE) return { kind: 'cut-short' };
+  const length = bytes.readUInt32LE(offset);
+  const kind = bytes[offset + 4];
+  const headerSound =
+    unmaskCrc(bytes.readUInt32LE(offset + 5)) === crc32c(bytes.subarray(offset, offset + 5)) &&
+    (kind === WalRecordKind.Put || kind === WalRecordKind.Delete);
+  if (!headerSound) return { kind: 'bad-header' };
   const payload = offset + WAL_HEADER_SIZE;
   const end = payload + length;
-  if (end > bytes.length || (kind !== WalRecordKind.Put && kind !== WalRecordKind.Delete)) return undefined;
-  if (unmaskCrc(bytes.readUInt32LE(offset)) !== crc32c(bytes.subarray(offset + 8, end))) return undefined;
-  if (kind === WalRecordKind.Delete) return { record: { kind: 'delete', key: bytes.toString('utf8', payload, end) }, end };
-  if (length < 4) return undefined;
-  const keyEnd = payload + 4 + bytes.readUInt32LE(payload);
-  if (keyEnd > end) return undefined;
-  return {
-    record: { kind: 'put', key: bytes.toString('utf8', payload + 4, keyEnd), valueJson: bytes.toString('utf8', keyEnd, end) },
-    end,
-  };
+  if (end > bytes.length) return { kind: 'cut-short' };
+  if (unmaskCrc(bytes.readUInt32LE(offset + 9)) !== crc32c(bytes.subarray(payload, end))) return { kind: 'bad-payload', end };
+  if (kind === WalRecordKind.Delete) return { kind: 'record', record: { kind: 'delete', key: bytes.toString('utf8', payload, end) }, end };
+  const keyEnd = payload + 4 + (length >= 4 ? bytes.readUInt32LE(payload) : Infinity);
+  if (keyEnd > end) return { kind: 'bad-payload', end };
+  const record: WalRecord = { kind: 'put', key: bytes.toString('utf8', payload + 4, keyEnd), valueJson: bytes.toString('utf8', keyEnd, end) };
+  return { kind: 'record', record, end };
 }
 
-/** True iff a valid record starts anywhere at or after `from`. */
-function validRecordAfter(bytes: Buffer, from: number): boolean {
+/** True iff a whole valid record starts anywhere at or after `from`. */
+function validRecordFrom(bytes: Buffer, from: number): boolean {
   for (let offset = from; offset + WAL_HEADER_SIZE <= bytes.length; offset++) {
-    if (decodeRecordAt(bytes, offset) !== undefined) return true;
+    if (readRecordAt(bytes, offset).kind === 'record') return true;
   }
   return false;
 }
