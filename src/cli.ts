@@ -3,14 +3,17 @@
  * memtable-node: reads Maelstrom messages on stdin, replies on stdout, logs
  * on stderr. See --help and docs/PROTOCOL.md.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { type StatelyInspection, startStatelyInspection } from './actors/inspection.js';
 import { runNodes } from './actors/runtime.js';
-import { ConfigError, HELP, parseConfig } from './config.js';
+import { type Config, ConfigError, HELP, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { parseReplayLog, replay } from './replay.js';
 import { faultInjectingFileSystem, planFromFile } from './storage/faultInjection.js';
-import { nodeFileSystem } from './storage/fileSystem.js';
+import { type FileSystem, nodeFileSystem } from './storage/fileSystem.js';
 
 async function main(): Promise<number> {
   let config;
@@ -27,7 +30,7 @@ async function main(): Promise<number> {
   }
 
   const log = createLogger(config.logLevel);
-  const temporary = config.dataDir === undefined;
+  const temporary = config.dataDir === undefined || config.command.kind === 'replay';
   const dataRoot = temporary ? mkdtempSync(join(tmpdir(), 'memtable-node-')) : resolve(config.dataDir!);
   const removeTemporary = (): void => {
     if (temporary) rmSync(dataRoot, { recursive: true, force: true });
@@ -39,14 +42,35 @@ async function main(): Promise<number> {
       process.exit(code);
     });
   }
-  if (process.stdin.isTTY) {
-    process.stderr.write('memtable-node: reading Maelstrom JSON messages from stdin, one per line; start with {"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}} (Ctrl-D ends)\n');
-  }
-
   // A testing hook (docs/WAL.md): file-system faults switched on and off through a plan file.
   const faultFile = process.env.MEMTABLE_FAULT_FILE;
   const fs = faultFile ? faultInjectingFileSystem(nodeFileSystem, planFromFile(faultFile)) : nodeFileSystem;
   if (faultFile) log.warn({ file: faultFile }, 'fault injection enabled');
+
+  try {
+    if (config.command.kind === 'replay') return await runReplay(config.command.logFile, config, { log, dataRoot, fs });
+    await serveStdin(config, { log, dataRoot, fs, temporary });
+    return 0;
+  } finally {
+    removeTemporary();
+  }
+}
+
+interface Environment {
+  log: Logger;
+  dataRoot: string;
+  fs: FileSystem;
+}
+
+async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Environment & { temporary: boolean }): Promise<void> {
+  if (process.stdin.isTTY) {
+    process.stderr.write('memtable-node: reading Maelstrom JSON messages from stdin, one per line; start with {"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}} (Ctrl-D ends)\n');
+  }
+  let inspection: StatelyInspection | undefined;
+  if (config.inspect !== undefined) {
+    inspection = await startStatelyInspection(config.inspect);
+    log.info({ url: config.inspect }, 'streaming to the Stately inspector');
+  }
   log.info(
     { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable },
     'starting',
@@ -65,11 +89,38 @@ async function main(): Promise<number> {
         // Without --data-dir nothing outlives the process, so there is nothing to log ahead for.
         wal: temporary ? undefined : { sync: config.sync === 'always' },
       },
+      inspect: inspection && ((event) => inspection.inspect(event)),
     });
   } finally {
-    removeTemporary();
+    if (inspection) {
+      await inspection.stop();
+      // The inspector's client may still hold a reconnect timer; do not let it keep us alive.
+      setTimeout(() => process.exit(), 1000).unref();
+    }
   }
   log.info('stdin ended; exiting');
+}
+
+async function runReplay(logFile: string, config: Config, { log, dataRoot, fs }: Environment): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch (error) {
+    process.stderr.write(`memtable-node: cannot read ${logFile}: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const plan = parseReplayLog(text);
+  if (plan.batches.length === 0) {
+    process.stderr.write(`memtable-node: ${logFile} has no received lines; record the run with --log-level debug\n`);
+    return 2;
+  }
+  if (plan.otherPids.length > 0) log.warn({ other_pids: plan.otherPids }, 'the log holds several runs; replaying the first');
+  const settings = {
+    memtableMaxBytes: plan.settings.memtableMaxBytes ?? config.memtableMaxBytes,
+    maxImmutable: plan.settings.maxImmutable ?? config.maxImmutable,
+  };
+  log.info({ log_file: logFile, batches: plan.batches.length, memtable_max_bytes: settings.memtableMaxBytes, max_immutable: settings.maxImmutable }, 'replaying');
+  await replay(plan, { output: process.stdout, log, dataRoot, fs, maxLineBytes: config.maxLineBytes, ...settings });
   return 0;
 }
 

@@ -4,7 +4,11 @@
  */
 import { parseArgs } from 'node:util';
 
+export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
+
 export interface Config {
+  /** `run` serves stdin; `replay` reproduces a logged run from its debug log. */
+  command: { kind: 'run' } | { kind: 'replay'; logFile: string };
   /** undefined: a fresh temporary folder, removed at exit. */
   dataDir: string | undefined;
   memtableMaxBytes: number;
@@ -13,18 +17,23 @@ export interface Config {
   maxLineBytes: number;
   /** With --data-dir: fdatasync every WAL group commit ('always') or leave it to the OS ('none'). */
   sync: 'always' | 'none';
+  /** WebSocket URL of a Stately inspector to stream the node machines to, if any. */
+  inspect: string | undefined;
 }
 
-export const HELP = `memtable-node: a Maelstrom storage node (LSM write path: skip-list MemTable, SSTables)
+export const HELP = `memtable-node: a Maelstrom storage node (LSM write path: skip-list MemTable,
+write-ahead log, SSTables)
 
 Usage: memtable-node [options]
+       memtable-node replay LOGFILE [--log-level LEVEL]
 
 Reads Maelstrom JSON messages, one per line, on stdin; writes replies on stdout
 and JSON logs on stderr. Exits 0 when stdin ends, after finishing its work.
 
 Options (each also read from the environment variable shown):
-  --data-dir DIR             keep files under DIR/<node_id>/ (MEMTABLE_DATA_DIR)
-                             default: a fresh temporary folder, removed at exit
+  --data-dir DIR             keep files under DIR/<node_id>/, with a write-ahead
+                             log (MEMTABLE_DATA_DIR); default: a fresh temporary
+                             folder, removed at exit, and no log
   --memtable-max-bytes N     freeze the active MemTable when its accounted size
                              reaches N bytes (MEMTABLE_MAX_BYTES, default 4194304)
   --max-immutable N          frozen MemTables allowed to wait for a flush before
@@ -38,7 +47,14 @@ Options (each also read from the environment variable shown):
                              (MEMTABLE_MAX_LINE_BYTES, default 67108864)
   --log-level LEVEL          fatal, error, warn, info, debug, trace or silent
                              (LOG_LEVEL, default info)
+  --inspect [URL]            stream the node state machines to a Stately
+                             inspector over WebSocket (MEMTABLE_INSPECT,
+                             default URL ${DEFAULT_INSPECT_URL})
   -h, --help                 show this help
+
+replay LOGFILE reads a log written at --log-level debug, feeds the lines that
+run received to a fresh node with the same settings, in the same batches and
+with flushes at the same points, and prints its replies on stdout.
 `;
 
 export class ConfigError extends Error {}
@@ -53,14 +69,19 @@ function positiveInteger(name: string, text: string): number {
   return value;
 }
 
+/** `--inspect` takes an optional value: alone (or before another flag) it means the default URL. */
+function withInspectDefault(argv: string[]): string[] {
+  return argv.map((arg, i) => (arg === '--inspect' && (argv[i + 1] === undefined || argv[i + 1].startsWith('-')) ? `--inspect=${DEFAULT_INSPECT_URL}` : arg));
+}
+
 /** Parses argv (without node and script) and env; throws ConfigError for bad values. Returns 'help' for --help. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: withInspectDefault(argv),
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
       options: {
         'data-dir': { type: 'string' },
         'memtable-max-bytes': { type: 'string' },
@@ -68,6 +89,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
         'max-line-bytes': { type: 'string' },
         sync: { type: 'string' },
         'log-level': { type: 'string' },
+        inspect: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -77,17 +99,29 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
   const flags = parsed.values;
   if (flags.help) return 'help';
 
+  const [subcommand, logFile, ...extra] = parsed.positionals;
+  let command: Config['command'] = { kind: 'run' };
+  if (subcommand !== undefined) {
+    if (subcommand !== 'replay') throw new ConfigError(`unknown command ${JSON.stringify(subcommand)}`);
+    if (logFile === undefined || extra.length > 0) throw new ConfigError('replay takes exactly one LOGFILE');
+    command = { kind: 'replay', logFile };
+  }
+
   const logLevel = flags['log-level'] ?? env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
   const dataDir = flags['data-dir'] ?? env.MEMTABLE_DATA_DIR;
   const sync = flags.sync ?? env.MEMTABLE_SYNC ?? 'always';
   if (sync !== 'always' && sync !== 'none') throw new ConfigError(`--sync must be always or none, got ${JSON.stringify(sync)}`);
+  const inspect = flags.inspect ?? env.MEMTABLE_INSPECT;
+  if (inspect !== undefined && !/^wss?:\/\//.test(inspect)) throw new ConfigError(`--inspect takes a ws:// or wss:// URL, got ${JSON.stringify(inspect)}`);
   return {
+    command,
     dataDir: dataDir === '' ? undefined : dataDir,
     memtableMaxBytes: positiveInteger('--memtable-max-bytes', flags['memtable-max-bytes'] ?? env.MEMTABLE_MAX_BYTES ?? '4194304'),
     maxImmutable: positiveInteger('--max-immutable', flags['max-immutable'] ?? env.MEMTABLE_MAX_IMMUTABLE ?? '4'),
     maxLineBytes: positiveInteger('--max-line-bytes', flags['max-line-bytes'] ?? env.MEMTABLE_MAX_LINE_BYTES ?? '67108864'),
     logLevel,
     sync,
+    inspect: inspect === '' ? undefined : inspect,
   };
 }

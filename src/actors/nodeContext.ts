@@ -15,6 +15,11 @@ export interface NodeOptions {
   fs: FileSystem;
   /** Write-ahead log, with --data-dir only; `sync` fdatasyncs each group commit. */
   wal?: { sync: boolean };
+  /**
+   * Awaited after each flush is written and before it is installed; replay
+   * uses it to install flushes at the same point of the input as the logged run.
+   */
+  holdFlush?: (nodeId: string) => Promise<void>;
 }
 
 /** An sstable_flush request waiting for its MemTable's SSTable to be durable. */

@@ -47,7 +47,11 @@ export const nodeMachine = setup({
   },
   actors: {
     openStore: fromPromise<Store, StoreOptions>(({ input }) => Store.open(input)),
-    flushOldest: fromPromise<FlushedTable, { store: Store }>(({ input }) => input.store.flushOldest()),
+    flushOldest: fromPromise<FlushedTable, { store: Store; hold?: () => Promise<void> }>(async ({ input }) => {
+      const flushed = await input.store.flushOldest();
+      await input.hold?.();
+      return flushed;
+    }),
   },
   actions: {
     enqueueRequests: assign({
@@ -155,7 +159,10 @@ export const nodeMachine = setup({
         writing: {
           invoke: {
             src: 'flushOldest',
-            input: ({ context }) => ({ store: context.store! }),
+            input: ({ context }) => {
+              const { holdFlush } = context.options;
+              return { store: context.store!, hold: holdFlush && (() => holdFlush(context.nodeId)) };
+            },
             onDone: { target: 'written', actions: ['installFlushed', 'serveReady'] },
             onError: { target: 'backoff', actions: 'countFlushFailure' },
           },

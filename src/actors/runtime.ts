@@ -8,10 +8,10 @@
  * it received (no write stall, no pending init or sstable_flush) and stdout
  * has drained, so memory stays bounded however fast input arrives.
  */
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { Subject, groupBy, mergeMap } from 'rxjs';
-import { type Actor, createActor, waitFor } from 'xstate';
+import { type Actor, type InspectionEvent, createActor, waitFor } from 'xstate';
 import { type Envelope, parseEnvelope } from '../protocol/envelope.js';
 import { LineSplitter } from '../protocol/lineSplitter.js';
 import { OutputSink } from '../protocol/outputSink.js';
@@ -19,11 +19,16 @@ import type { NodeOptions } from './nodeContext.js';
 import { nodeMachine } from './nodeMachine.js';
 
 export interface RuntimeOptions {
-  input: Readable;
+  /** stdin, or any source of chunks; each chunk is handed to the nodes as one batch. */
+  input: AsyncIterable<Buffer | string>;
   output: Writable;
   log: Logger;
   maxLineBytes: number;
   node: NodeOptions;
+  /** Also receives every actor's inspection events (the Stately inspector, with --inspect). */
+  inspect?: (event: InspectionEvent) => void;
+  /** Told after a node installs a flushed SSTable (replay keeps flushes where the log had them). */
+  onFlushInstalled?: (nodeId: string) => void;
 }
 
 type NodeActor = Actor<typeof nodeMachine>;
@@ -53,24 +58,33 @@ function byDest(envelopes: Envelope[]): Array<{ dest: string; envelopes: Envelop
   return [...groups].map(([dest, list]) => ({ dest, envelopes: list }));
 }
 
-function startNodeActor(nodeId: string, options: RuntimeOptions, sink: OutputSink): NodeActor {
+const FLUSH_DONE = /^xstate\.done\.actor\..*flushing\.writing/;
+
+function startNodeActor(nodeId: string, options: RuntimeOptions, sink: OutputSink, batches: () => number): NodeActor {
   const log = options.log.child({ node_id: nodeId });
-  const actor = createActor(nodeMachine, {
+  let lastState = '';
+  // Transitions are logged from inspection events, which carry the event that caused them.
+  const inspect = (event: InspectionEvent): void => {
+    options.inspect?.(event);
+    if (event.type !== '@xstate.snapshot' || event.actorRef !== actor) return;
+    const snapshot = event.snapshot as NodeSnapshot;
+    if (FLUSH_DONE.test(event.event.type)) {
+      log.debug({ batch: batches() }, 'flush installed');
+      options.onFlushInstalled?.(nodeId);
+    }
+    const state = JSON.stringify(snapshot.value);
+    if (state === lastState) return;
+    lastState = state;
+    log.info({ state: snapshot.value, event: event.event.type, batch: batches() }, 'transition');
+  };
+  const actor: NodeActor = createActor(nodeMachine, {
     input: { nodeId, options: options.node, log },
     // xstate's default logger is console.log, i.e. stdout: keep it on stderr.
     logger: (...args: unknown[]) => log.info({ xstate: args }, 'xstate log'),
+    inspect,
   });
   actor.on('output', ({ lines }) => sink.writeLines(lines));
-  let lastState = '';
-  actor.subscribe({
-    next: (snapshot) => {
-      const state = JSON.stringify(snapshot.value);
-      if (state === lastState) return;
-      lastState = state;
-      log.info({ state: snapshot.value }, 'transition');
-    },
-    error: (error) => log.fatal({ err: error }, 'node actor failed'),
-  });
+  actor.subscribe({ error: (error) => log.fatal({ err: error }, 'node actor failed') });
   actor.start();
   return actor;
 }
@@ -82,6 +96,8 @@ export async function runNodes(options: RuntimeOptions): Promise<void> {
   const splitter = new LineSplitter(options.maxLineBytes);
   const actors = new Map<string, NodeActor>();
   const arrivals = new Subject<Envelope[]>();
+  /** Chunks handed to the nodes so far: logged with each line, so replay can cut the same batches. */
+  let batch = 0;
 
   arrivals
     .pipe(
@@ -89,20 +105,26 @@ export async function runNodes(options: RuntimeOptions): Promise<void> {
       groupBy((group) => group.dest),
     )
     .subscribe((perNode) => {
-      const actor = startNodeActor(perNode.key, options, sink);
+      const actor = startNodeActor(perNode.key, options, sink, () => batch);
       actors.set(perNode.key, actor);
       perNode.subscribe(({ envelopes }) => actor.send({ type: 'requests', envelopes }));
     });
 
   let oversized = 0;
   const handOver = (lines: string[]): void => {
+    batch++;
     if (splitter.oversized > oversized) {
       log.warn({ lines: splitter.oversized - oversized, limit: options.maxLineBytes }, 'over-long line skipped');
       oversized = splitter.oversized;
     }
     const envelopes: Envelope[] = [];
+    const debug = log.isLevelEnabled('debug');
     for (const line of lines) {
       const parsed = parseEnvelope(line);
+      if (debug) {
+        const ids = 'malformed' in parsed ? {} : { node_id: parsed.dest, msg_id: parsed.body.msg_id };
+        log.debug({ ...ids, batch, line }, 'received');
+      }
       if ('malformed' in parsed) log.warn({ reason: parsed.malformed, line: line.slice(0, 200) }, 'malformed line skipped');
       else envelopes.push(parsed);
     }
@@ -110,7 +132,7 @@ export async function runNodes(options: RuntimeOptions): Promise<void> {
   };
 
   for await (const chunk of options.input) {
-    handOver(splitter.push(chunk as Buffer));
+    handOver(splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
     for (const actor of actors.values()) {
       if (!caughtUp(actor.getSnapshot())) await waitFor(actor, caughtUp, { timeout: Infinity });
     }

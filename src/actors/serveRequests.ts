@@ -64,7 +64,7 @@ class Outbox {
       const msgId = nextMsgId++;
       const inReplyTo = request.body.msg_id;
       const sent = walFailure !== undefined && needsWal ? walFailure : body;
-      context.log.debug({ msg_id: msgId, in_reply_to: inReplyTo, type: sent.type, dest: request.src }, 'reply');
+      context.log.debug({ msg_id: msgId, in_reply_to: inReplyTo, type: sent.type, dest: request.src, state: servingState(context) }, 'reply');
       const full = inReplyTo === undefined ? { ...sent, msg_id: msgId } : { ...sent, msg_id: msgId, in_reply_to: inReplyTo };
       return encodeMessage(context.nodeId, request.src, full);
     });
@@ -72,8 +72,14 @@ class Outbox {
   }
 }
 
-function logRequest(context: NodeContext, envelope: Envelope): void {
-  context.log.debug({ msg_id: envelope.body.msg_id, type: envelope.body.type, src: envelope.src }, 'request');
+function logRequest(context: NodeContext, envelope: Envelope, state: string): void {
+  context.log.debug({ msg_id: envelope.body.msg_id, type: envelope.body.type, src: envelope.src, state }, 'request');
+}
+
+/** The machine state as a client sees it: flushing exactly while frozen MemTables wait (the hasFrozen guard). */
+function servingState(context: NodeContext): string {
+  if (context.store === null) return 'uninitialized';
+  return context.store.frozenCount > 0 ? 'flushing' : 'ready';
 }
 
 /**
@@ -87,7 +93,7 @@ export function serveUninitialized(context: NodeContext): Served {
   let initRequest: Envelope | null = null;
   for (const envelope of context.pending) {
     served++;
-    logRequest(context, envelope);
+    logRequest(context, envelope, 'uninitialized');
     if (envelope.body.type !== 'init') {
       outbox.fail(envelope, new MaelstromError(ErrorCode.TemporarilyUnavailable, 'node not initialized: send init first'));
       continue;
@@ -143,7 +149,7 @@ export function serveReady(context: NodeContext): Served {
     if (flushWaiter !== null) break;
     if (WRITES.has(envelope.body.type) && store.writesStalled) break;
     served++;
-    logRequest(context, envelope);
+    logRequest(context, envelope, servingState(context));
     // Replies that report stored data (values, and 20/22 too) wait for the WAL; see Outbox.finish.
     let reportsData = false;
     try {
@@ -223,8 +229,7 @@ function answer(context: NodeContext, store: Store, request: Request): ReplyBody
       };
     }
     case 'memtable_stats':
-      // The machine is in flushing exactly while frozen MemTables wait (its hasFrozen guard).
-      return { type: 'memtable_stats_ok', state: store.frozenCount > 0 ? 'flushing' : 'ready', ...store.stats() };
+      return { type: 'memtable_stats_ok', state: servingState(context), ...store.stats() };
     case 'sstable_lookup': {
       const result = store.lookupSSTable(request.sstable, request.key);
       const live = result.found && result.value !== null;

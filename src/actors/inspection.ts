@@ -1,0 +1,109 @@
+/**
+ * `--inspect`: the node machines, live, in the Stately inspector, through
+ * @statelyai/inspect's WebSocket inspector.
+ *
+ * The inspector deep-serializes every snapshot and event it is given (up to
+ * ten levels, on a timer), and a node's context holds the Store, whose
+ * MemTables can hold millions of entries. So nothing reaches it unsanitized:
+ * each inspection event is rebuilt first, with the context as a small summary
+ * (counts, sizes, file names) and events as their type plus a count, so a
+ * large MemTable costs the inspector nothing.
+ */
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import type { NodeContext } from './nodeContext.js';
+
+export interface StatelyInspection {
+  inspect(event: InspectionEvent): void;
+  /** Lets queued events go out, then closes the socket. */
+  stop(): Promise<void>;
+}
+
+/** What the inspector sees of a node's context. */
+export function summarizeContext(context: NodeContext) {
+  const stats = context.store?.stats();
+  return {
+    nodeId: context.nodeId,
+    initialized: context.initialized,
+    nextMsgId: context.nextMsgId,
+    pending: context.pending.length,
+    initRequest: context.initRequest?.body.msg_id ?? null,
+    flushWaiter: context.flushWaiter?.envelope.body.msg_id ?? null,
+    flushFailures: context.flushFailures,
+    store: stats === undefined ? null : {
+      active: stats.active,
+      immutable: stats.immutable.length,
+      sstables: stats.sstables.map((table) => table.file),
+    },
+  };
+}
+
+type Snapshot = { status?: string; value?: unknown; context?: unknown; error?: unknown };
+
+function summarizeSnapshot(snapshot: Snapshot): Snapshot {
+  const summary: Snapshot = { status: snapshot.status };
+  if (snapshot.value !== undefined) summary.value = snapshot.value;
+  if (isNodeContext(snapshot.context)) summary.context = summarizeContext(snapshot.context);
+  if (snapshot.error !== undefined) summary.error = String(snapshot.error);
+  return summary;
+}
+
+function isNodeContext(context: unknown): context is NodeContext {
+  return typeof context === 'object' && context !== null && 'pending' in context && 'nodeId' in context;
+}
+
+function summarizeEvent(event: { type: string; envelopes?: unknown[] }): { type: string; requests?: number } {
+  return event.envelopes === undefined ? { type: event.type } : { type: event.type, requests: event.envelopes.length };
+}
+
+/** The parts of an actor ref the inspector reads. */
+interface InspectedRef {
+  id?: string;
+  sessionId: string;
+  logic?: unknown;
+  _parent?: { sessionId: string };
+  getSnapshot(): unknown;
+}
+
+/** An actor ref as the inspector reads it: ids, the machine definition, and a summarized snapshot. */
+function summarizeActorRef(ref: AnyActorRef | undefined): InspectedRef | undefined {
+  if (ref === undefined) return undefined;
+  const actorRef = ref as unknown as InspectedRef;
+  return {
+    id: actorRef.id,
+    sessionId: actorRef.sessionId,
+    logic: actorRef.logic,
+    _parent: actorRef._parent && { sessionId: actorRef._parent.sessionId },
+    getSnapshot: () => summarizeSnapshot(actorRef.getSnapshot() as Snapshot),
+  };
+}
+
+function sanitize(event: InspectionEvent): InspectionEvent {
+  const base = { ...event, actorRef: summarizeActorRef(event.actorRef as AnyActorRef) };
+  switch (event.type) {
+    case '@xstate.snapshot':
+      return { ...base, snapshot: summarizeSnapshot(event.snapshot as Snapshot), event: summarizeEvent(event.event) } as unknown as InspectionEvent;
+    case '@xstate.event':
+      return { ...base, event: summarizeEvent(event.event), sourceRef: summarizeActorRef(event.sourceRef as AnyActorRef | undefined) } as unknown as InspectionEvent;
+    default:
+      return base as unknown as InspectionEvent;
+  }
+}
+
+/** Connects to the inspector at `url` (it reconnects on its own if the inspector is not up yet). */
+export async function startStatelyInspection(url: string): Promise<StatelyInspection> {
+  // Loaded only with --inspect: it pulls in a WebSocket client.
+  const { createWebSocketInspector } = await import('@statelyai/inspect');
+  const inspector = createWebSocketInspector({ url });
+  return {
+    inspect(event) {
+      if (event.type === '@xstate.snapshot' || event.type === '@xstate.event' || event.type === '@xstate.actor') {
+        inspector.inspect.next?.(sanitize(event));
+      }
+    },
+    async stop() {
+      // The inspector converts events on a 0 ms timer; let those run before closing.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inspector.stop();
+    },
+  };
+}

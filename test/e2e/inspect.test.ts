@@ -1,0 +1,61 @@
+/** --inspect: the node machine's inspection events reach a Stately-inspector WebSocket, sanitized. */
+import { spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { parseConfig } from '../../src/config.js';
+import { CLI, init, request } from './cli.js';
+
+describe('--inspect', () => {
+  it('defaults to ws://localhost:8080 when given no URL', () => {
+    expect(parseConfig(['--inspect'], {})).toMatchObject({ inspect: 'ws://localhost:8080' });
+    expect(parseConfig(['--inspect', '--log-level', 'warn'], {})).toMatchObject({ inspect: 'ws://localhost:8080', logLevel: 'warn' });
+    expect(parseConfig(['--inspect', 'ws://127.0.0.1:9999'], {})).toMatchObject({ inspect: 'ws://127.0.0.1:9999' });
+    expect(parseConfig([], {})).toMatchObject({ inspect: undefined });
+  });
+
+  it('streams the transitions of a real run, with context summarized, and nothing on stdout but replies', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    const received: Array<{ raw: string; event: { type: string; name?: string; snapshot?: { value?: unknown; context?: Record<string, unknown> } } }> = [];
+    const connected = new Promise<void>((resolve) =>
+      server.on('connection', (socket) => {
+        socket.on('message', (data) => received.push({ raw: data.toString(), event: JSON.parse(data.toString()) }));
+        resolve();
+      }),
+    );
+
+    const child = spawn(process.execPath, [CLI, '--inspect', `ws://127.0.0.1:${port}`, '--memtable-max-bytes', '2000'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await connected;
+    const input = [init()];
+    // Big values: a MemTable full of them must not reach the inspector.
+    for (let i = 0; i < 60; i++) input.push(request(10 + i, 'memtable_put', { key: `k${i}`, value: 'v'.repeat(300) }));
+    input.push(request(100, 'sstable_flush'));
+    child.stdin.end(input.map((message) => JSON.stringify(message) + '\n').join(''));
+    const started = Date.now();
+    expect(await exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    server.close();
+
+    for (const line of stdout.split('\n').filter(Boolean)) expect(JSON.parse(line)).toHaveProperty('body');
+    expect(received.some(({ event }) => event.type === '@xstate.actor' && event.name === 'node')).toBe(true);
+    const values = received
+      .filter(({ event }) => event.type === '@xstate.snapshot' && event.snapshot?.context !== undefined)
+      .map(({ event }) => JSON.stringify(event.snapshot!.value));
+    expect(values).toEqual(expect.arrayContaining(['"uninitialized"', '"recovering"', '"ready"', '{"flushing":"writing"}']));
+    const contexts = received.flatMap(({ event }) => (event.snapshot?.context ? [event.snapshot.context] : []));
+    expect(contexts.length).toBeGreaterThan(3);
+    for (const context of contexts) {
+      expect(Object.keys(context).sort()).toEqual(['flushFailures', 'flushWaiter', 'initRequest', 'initialized', 'nextMsgId', 'nodeId', 'pending', 'store']);
+    }
+    expect(contexts.some((context) => JSON.stringify(context.store).includes('L0_000001.sst'))).toBe(true);
+    // 60 values of 300 bytes were written; no event carries them.
+    for (const { raw } of received) expect(raw).not.toContain('v'.repeat(300));
+  });
+});

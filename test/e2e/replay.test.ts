@@ -1,0 +1,84 @@
+/** Log-driven debugging: a debug log names every line, reply and transition, and `replay` reproduces the run. */
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useTempDirs } from '../support/tempDirs.js';
+import { CLI, type Envelope, init, logLines, request, runCli } from './cli.js';
+
+const freshDir = useTempDirs('e2e-replay');
+
+/** A run with every layer in play: tiny MemTables, flushes, stats, scans, errors, garbage. */
+function workload(): Array<Envelope | string> {
+  const input: Array<Envelope | string> = [request(1, 'memtable_get', { key: 'before init' }), init('n1', 2)];
+  let id = 10;
+  for (let i = 0; i < 600; i++) {
+    const key = `k${(i * 37) % 150}`;
+    // Reads go back a few dozen writes, so they meet frozen MemTables and SSTables too.
+    if (i % 7 === 3) input.push(request(id++, 'memtable_get', { key: `k${((i - 20) * 37) % 150}` }));
+    else if (i % 11 === 5) input.push(request(id++, 'memtable_delete', { key }));
+    else if (i % 50 === 0) input.push(request(id++, 'memtable_stats'));
+    else if (i % 45 === 0) input.push(request(id++, 'memtable_scan', { start: 'k1', limit: 5 }));
+    else if (i % 97 === 0) input.push(request(id++, 'sstable_flush'));
+    else input.push(request(id++, 'memtable_put', { key, value: { i, pad: 'x'.repeat(i % 40) } }));
+    if (i % 150 === 0) input.push('not json at all');
+  }
+  input.push(request(id++, 'frobnicate'));
+  return input;
+}
+
+describe('debug logs and replay', () => {
+  it('logs each received line, reply and transition with node_id, msg_id, in_reply_to and state', async () => {
+    const run = await runCli([init(), request(2, 'memtable_put', { key: 'a', value: 1 })], { env: { LOG_LEVEL: 'debug' } });
+    const logs = logLines(run);
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'received', node_id: 'n1', msg_id: 2, batch: 1 }));
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'request', node_id: 'n1', msg_id: 2, state: 'ready' }));
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'reply', node_id: 'n1', msg_id: 1, in_reply_to: 2, state: 'ready' }));
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'transition', node_id: 'n1', state: 'ready', event: expect.stringMatching(/^xstate\.done\.actor/) }));
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'transition', node_id: 'n1', state: 'recovering', event: 'requests' }));
+  });
+
+  it('replays a logged run into the same replies, byte for byte, flushes and all', async () => {
+    const dir = freshDir();
+    const original = await runCli(workload(), { args: ['--memtable-max-bytes', '2048', '--max-immutable', '2'], env: { LOG_LEVEL: 'debug' } });
+    expect(original.code).toBe(0);
+    const logs = logLines(original);
+    expect(logs.filter((log) => log.msg === 'flush installed').length).toBeGreaterThan(5);
+    expect(original.lines.some((line) => line.includes('"source":"immutable"'))).toBe(true);
+    expect(original.lines.some((line) => line.includes('"source":"sstable"'))).toBe(true);
+    const logFile = join(dir, 'run.log');
+    writeFileSync(logFile, original.stderr);
+
+    const replayed = spawnSync(process.execPath, [CLI, 'replay', logFile], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'info' } });
+    expect(replayed.status).toBe(0);
+    expect(replayed.stdout.split('\n').filter(Boolean)).toEqual(original.lines);
+  });
+
+  it('installs flushes where the logged run did, even when its input arrived slowly', async () => {
+    // The logged run gets its reads only after its flush is done, so they answer from the SSTable;
+    // a replay that fed all input at once would answer them from the frozen MemTable.
+    const child = spawn(process.execPath, [CLI, '--memtable-max-bytes', '100'], { env: { ...process.env, LOG_LEVEL: 'debug' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.write([init(), request(2, 'memtable_put', { key: 'a', value: 'x'.repeat(80) })].map((m) => JSON.stringify(m) + '\n').join(''));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.stdin.end(JSON.stringify(request(3, 'memtable_get', { key: 'a' })) + '\n');
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(stdout).toContain('"source":"sstable"');
+    const logFile = join(freshDir(), 'slow.log');
+    writeFileSync(logFile, stderr);
+    const replayed = spawnSync(process.execPath, [CLI, 'replay', logFile], { encoding: 'utf8' });
+    expect(replayed.stdout).toBe(stdout);
+  });
+
+  it('says what is wrong with a log that cannot be replayed', () => {
+    const logFile = join(freshDir(), 'info.log');
+    writeFileSync(logFile, '{"level":30,"msg":"starting","pid":1}\n');
+    const replayed = spawnSync(process.execPath, [CLI, 'replay', logFile], { encoding: 'utf8' });
+    expect(replayed.status).toBe(2);
+    expect(replayed.stderr).toContain('--log-level debug');
+    expect(replayed.stdout).toBe('');
+  });
+});
