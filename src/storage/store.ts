@@ -170,7 +170,13 @@ export class Store {
       throw error;
     }
     segments.sort((a, b) => a - b);
-    const frozen = await replaySegments(fs, dir, segments, recovery);
+    let frozen: MemTable[];
+    try {
+      frozen = await replaySegments(fs, dir, segments, recovery);
+    } catch (error) {
+      for (const reader of readers) reader.close();
+      throw error;
+    }
     const nextMemTableId = Math.max(manifest.minLiveWal, ...segments.map((segment) => segment + 1), 1);
     return new Store(resolved, readers, frozen, nextFileNumber, nextMemTableId, recovery);
   }
