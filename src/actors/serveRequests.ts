@@ -9,7 +9,7 @@
  * an sstable_flush waits for its file) stops serving; it and everything after
  * it stay pending until the machine serves again.
  */
-import { encodeMessage, errorBody } from '../protocol/encode.js';
+import { encodeReply, errorBody } from '../protocol/encode.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ErrorCode, MaelstromError, toMaelstromError } from '../protocol/errors.js';
 import { RawJson, sameJsonValue } from '../protocol/rawJson.js';
@@ -60,20 +60,23 @@ class Outbox {
     let nextMsgId = context.nextMsgId;
     const walFailure = walError === undefined ? undefined : errorBody(toMaelstromError(walError));
     if (walFailure !== undefined) context.log.error({ err: walError }, 'write-ahead log commit failed; replies that depend on it answer 13');
-    const lines = this.replies.map(({ request, body, needsWal }) => {
+    const debug = context.log.isLevelEnabled('debug');
+    const lines: string[] = new Array(this.replies.length);
+    for (let i = 0; i < this.replies.length; i++) {
+      const { request, body, needsWal } = this.replies[i];
       const msgId = nextMsgId++;
       const inReplyTo = request.body.msg_id;
       const sent = walFailure !== undefined && needsWal ? walFailure : body;
-      context.log.debug({ msg_id: msgId, in_reply_to: inReplyTo, type: sent.type, dest: request.src, state: servingState(context) }, 'reply');
-      const full = inReplyTo === undefined ? { ...sent, msg_id: msgId } : { ...sent, msg_id: msgId, in_reply_to: inReplyTo };
-      return encodeMessage(context.nodeId, request.src, full);
-    });
+      if (debug) context.log.debug({ msg_id: msgId, in_reply_to: inReplyTo, type: sent.type, dest: request.src, state: servingState(context) }, 'reply');
+      lines[i] = encodeReply(context.nodeId, request.src, sent, msgId, inReplyTo);
+    }
     return { lines, nextMsgId };
   }
 }
 
-function logRequest(context: NodeContext, envelope: Envelope, state: string): void {
-  context.log.debug({ msg_id: envelope.body.msg_id, type: envelope.body.type, src: envelope.src, state }, 'request');
+function logRequest(context: NodeContext, envelope: Envelope): void {
+  if (!context.log.isLevelEnabled('debug')) return;
+  context.log.debug({ msg_id: envelope.body.msg_id, type: envelope.body.type, src: envelope.src, state: servingState(context) }, 'request');
 }
 
 /** The machine state as a client sees it: flushing exactly while frozen MemTables wait (the hasFrozen guard). */
@@ -93,7 +96,7 @@ export function serveUninitialized(context: NodeContext): Served {
   let initRequest: Envelope | null = null;
   for (const envelope of context.pending) {
     served++;
-    logRequest(context, envelope, 'uninitialized');
+    logRequest(context, envelope);
     if (envelope.body.type !== 'init') {
       outbox.fail(envelope, new MaelstromError(ErrorCode.TemporarilyUnavailable, 'node not initialized: send init first'));
       continue;
@@ -149,7 +152,7 @@ export function serveReady(context: NodeContext): Served {
     if (flushWaiter !== null) break;
     if (WRITES.has(envelope.body.type) && store.writesStalled) break;
     served++;
-    logRequest(context, envelope, servingState(context));
+    logRequest(context, envelope);
     // Replies that report stored data (values, and 20/22 too) wait for the WAL; see Outbox.finish.
     let reportsData = false;
     try {

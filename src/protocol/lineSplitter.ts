@@ -40,6 +40,20 @@ export class LineSplitter {
 
   /** Returns the complete, non-blank lines that `chunk` finishes, in order. */
   push(chunk: Buffer): string[] {
+    const lastNewline = chunk.lastIndexOf(NEWLINE);
+    // Fast path: no line this chunk completes can be over the limit, so decode
+    // everything up to the last newline at once and split it natively.
+    if (lastNewline !== -1 && !this.#discarding && this.#carriedBytes + chunk.length <= this.maxLineBytes) {
+      const lines: string[] = [];
+      // The carried part of a line may end inside a UTF-8 sequence: decode it with the rest of its line.
+      const firstNewline = this.#carriedBytes === 0 ? -1 : chunk.indexOf(NEWLINE);
+      if (firstNewline !== -1) this.#emit(lines, this.#decode(chunk, 0, firstNewline));
+      if (firstNewline < lastNewline) {
+        for (const text of chunk.toString('utf8', firstNewline + 1, lastNewline).split('\n')) this.#emit(lines, text);
+      }
+      this.#carry(chunk, lastNewline + 1);
+      return lines;
+    }
     const lines: string[] = [];
     let from = 0;
     for (;;) {

@@ -127,11 +127,27 @@ function optionalBoolean(body: Body, field: string): boolean | undefined {
 
 /** The member's exact source text. Requires envelope.line to be the text the body was parsed from. */
 function requireRaw(envelope: Envelope, field: string): RawJson {
+  const value = envelope.body[field];
   // Presence is decided on the parsed body (cheap), the text by the scanner.
-  if (envelope.body[field] === undefined) throw malformed(`${field} is missing`);
+  if (value === undefined) throw malformed(`${field} is missing`);
+  // A string, boolean or null written without a backslash has one JSON text,
+  // and JSON.stringify writes exactly it: no need to find the source text.
+  // (JSON.stringify escapes only what cannot appear raw in well-formed input.)
+  if ((typeof value === 'string' || typeof value === 'boolean' || value === null) && !envelope.line.includes('\\')) {
+    return new RawJson(JSON.stringify(value));
+  }
   const text = rawMember(envelope.line, ['body', field]);
   if (text === undefined) throw malformed(`${field} is missing`);
-  return new RawJson(text);
+  return new RawJson(detached(text));
+}
+
+/**
+ * A copy of `text` that shares no memory with the line it was cut from: V8
+ * keeps a slice's whole parent string alive (here, a stdin chunk), and values
+ * live on in MemTables long after their line is gone.
+ */
+function detached(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
 
 /** String.prototype.isWellFormed (Node 20+, ES2024; our lib setting is ES2023). */

@@ -264,20 +264,15 @@ export class Store {
   /** The newest value of `key` across every layer. */
   get(key: string): GetResult {
     const sortKey = toSortKey(key);
-    const hit = (value: EntryValue, source: ReadSource, sstableFile?: string): GetResult =>
-      value === TOMBSTONE
-        ? { found: false, value: null, source: 'memtable', deletedIn: source }
-        : { found: true, value, source, ...(sstableFile === undefined ? {} : { sstableFile }) };
-
     const inActive = this.active.get(sortKey);
-    if (inActive !== undefined) return hit(inActive, 'memtable');
+    if (inActive !== undefined) return answered(inActive, 'memtable');
     for (let i = this.frozen.length - 1; i >= 0; i--) {
       const inFrozen = this.frozen[i].get(sortKey);
-      if (inFrozen !== undefined) return hit(inFrozen, 'immutable');
+      if (inFrozen !== undefined) return answered(inFrozen, 'immutable');
     }
     for (const reader of this.sstables) {
       const result = reader.get(sortKey);
-      if (result.found) return hit(result.value, 'sstable', fileName(reader));
+      if (result.found) return answered(result.value, 'sstable', fileName(reader));
     }
     return { found: false, value: null, source: 'memtable' };
   }
@@ -429,6 +424,12 @@ async function replaySegments(fs: FileSystem, dir: string, segments: number[], r
     frozen.push(memtable);
   }
   return frozen;
+}
+
+/** A get's result when `source` had an entry: a value, or a tombstone that hides the key. */
+function answered(value: EntryValue, source: ReadSource, sstableFile?: string): GetResult {
+  if (value === TOMBSTONE) return { found: false, value: null, source: 'memtable', deletedIn: source };
+  return sstableFile === undefined ? { found: true, value, source } : { found: true, value, source, sstableFile };
 }
 
 function fileName(reader: SSTableReader): string {
