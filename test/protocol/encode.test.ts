@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeMessage, errorBody } from '../../src/protocol/encode.js';
+import { encodeMessage, encodeReply, errorBody } from '../../src/protocol/encode.js';
 import { ErrorCode, MaelstromError } from '../../src/protocol/errors.js';
 import { RawJson } from '../../src/protocol/rawJson.js';
 
@@ -88,6 +88,19 @@ describe('encodeMessage', () => {
         const line = encodeMessage('n1', 'c1', { type: 'memtable_get_ok', value: new RawJson(text), key });
         expect(JSON.parse(line)).toEqual({ src: 'n1', dest: 'c1', body: { type: 'memtable_get_ok', value: JSON.parse(text), key } });
         expect(line).not.toContain('\n');
+      }),
+    );
+  });
+});
+
+describe('encodeReply', () => {
+  it('equals encodeMessage of the body with msg_id and in_reply_to appended (property)', () => {
+    const name = fc.stringMatching(/^[a-z_]{1,12}$/).filter((key) => key !== 'msg_id' && key !== 'in_reply_to');
+    const member = fc.oneof(fc.jsonValue(), fc.jsonValue().map((value) => new RawJson(JSON.stringify(value))));
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.dictionary(name, member), fc.nat(), fc.option(fc.nat(), { nil: undefined }), (src, dest, body, msgId, inReplyTo) => {
+        const expected = encodeMessage(src, dest, inReplyTo === undefined ? { ...body, msg_id: msgId } : { ...body, msg_id: msgId, in_reply_to: inReplyTo });
+        expect(encodeReply(src, dest, body, msgId, inReplyTo)).toBe(expected);
       }),
     );
   });
