@@ -10,7 +10,8 @@
  *   (2) Every block is checked against its CRC32C before any byte of it is
  *       used: damage surfaces as STORAGE_CORRUPTION, never as a wrong value.
  *   (3) Keys leave the reader as sort keys (toSortKey of the UTF-8 key), in
- *       strictly ascending order; the decoder checks the order.
+ *       strictly ascending order; the decoder iterators use checks the order.
+ *       Point lookups search a block in place and decode only their answer.
  */
 import { BloomFilter } from './bloomFilter.js';
 import { corruption, StorageError } from './errors.js';
@@ -39,8 +40,23 @@ export interface SSTableGetResult {
   diskReads: number;
 }
 
-/** Decoded data blocks each reader keeps, least recently used evicted first. */
+/** Data blocks each reader keeps (raw for lookups, decoded for iterators), least recently used evicted first. */
 const BLOCK_CACHE_BLOCKS = 32;
+
+/** The cached entry for `i`, made the most recently used; undefined on a miss. */
+function touch<T>(cache: Map<number, T>, i: number): T | undefined {
+  const cached = cache.get(i);
+  if (cached !== undefined) {
+    cache.delete(i);
+    cache.set(i, cached);
+  }
+  return cached;
+}
+
+function remember<T>(cache: Map<number, T>, i: number, value: T): void {
+  cache.set(i, value);
+  if (cache.size > BLOCK_CACHE_BLOCKS) cache.delete(cache.keys().next().value as number);
+}
 
 export class SSTableReader {
   readonly path: string;
@@ -52,7 +68,8 @@ export class SSTableReader {
   /** Data block i holds keys <= lastKeys[i] (sort keys) and sits at handles[i]. */
   private readonly lastKeys: string[];
   private readonly handles: BlockHandle[];
-  private readonly cache = new Map<number, DecodedBlock>();
+  private readonly rawCache = new Map<number, Buffer>();
+  private readonly decodedCache = new Map<number, DecodedBlock>();
   private reads = 0;
 
   private constructor(fs: FileSystem, path: string, fd: number) {
@@ -121,18 +138,25 @@ export class SSTableReader {
     return this.reads;
   }
 
-  /** Point lookup by sort key: the Bloom filter (a negative answer costs no read), then the index, then one block. */
+  /**
+   * Point lookup by sort key: the Bloom filter (a negative answer costs no
+   * read), then the index, then one block, searched in place by its restart
+   * points: nothing of the block but the answer is decoded.
+   */
   get(sortKey: string): SSTableGetResult {
     const before = this.reads;
-    if (!this.filter.mayContain(fromSortKey(sortKey))) {
+    const key = fromSortKey(sortKey);
+    if (!this.filter.mayContain(key)) {
       return { found: false, value: null, bloomMayContain: false, diskReads: 0 };
     }
     const blockIndex = lowerBound(this.lastKeys, sortKey);
     if (blockIndex < this.lastKeys.length) {
-      const block = this.dataBlock(blockIndex);
-      const i = lowerBound(block.keys, sortKey);
-      if (i < block.keys.length && block.keys[i] === sortKey) {
-        return { found: true, value: block.value(i), bloomMayContain: true, diskReads: this.reads - before };
+      const what = `${this.path}: data block ${blockIndex}`;
+      const block = this.rawDataBlock(blockIndex);
+      const entry = findInBlock(block, this.handles[blockIndex].size, Buffer.from(key, 'utf8'), what);
+      if (entry !== undefined) {
+        const value = entry.valueStart < 0 ? TOMBSTONE : block.toString('utf8', entry.valueStart, entry.valueEnd);
+        return { found: true, value, bloomMayContain: true, diskReads: this.reads - before };
       }
     }
     return { found: false, value: null, bloomMayContain: true, diskReads: this.reads - before };
@@ -148,7 +172,8 @@ export class SSTableReader {
     if (this.fd === null) return;
     const fd = this.fd;
     this.fd = null;
-    this.cache.clear();
+    this.rawCache.clear();
+    this.decodedCache.clear();
     this.io(() => this.fs.closeSync(fd));
   }
 
@@ -167,23 +192,27 @@ export class SSTableReader {
     return { ...this.handles[i] };
   }
 
-  /** Data block i, from the cache or one positioned read. For SSTableIterator. */
+  /** Data block i, decoded, from the cache or one positioned read. For SSTableIterator. */
   dataBlock(i: number): DecodedBlock {
-    const cached = this.cache.get(i);
-    if (cached !== undefined) {
-      this.cache.delete(i);
-      this.cache.set(i, cached);
-      return cached;
-    }
+    const cached = touch(this.decodedCache, i);
+    if (cached !== undefined) return cached;
     const handle = this.handles[i];
     const what = `${this.path}: data block ${i}`;
-    const block = decodeBlock(this.readBlockAt(handle, BlockKind.Data, what), handle.size, what);
+    const block = decodeBlock(this.rawDataBlock(i), handle.size, what);
     if (block.keys.length === 0 || block.keys[block.keys.length - 1] !== this.lastKeys[i]) {
       throw corruption(`${what} does not end with its index key`);
     }
     if (i > 0 && !(block.keys[0] > this.lastKeys[i - 1])) throw corruption(`${what} overlaps the block before it`);
-    this.cache.set(i, block);
-    if (this.cache.size > BLOCK_CACHE_BLOCKS) this.cache.delete(this.cache.keys().next().value as number);
+    remember(this.decodedCache, i, block);
+    return block;
+  }
+
+  /** Data block i's verified bytes, from the cache or one positioned read. */
+  private rawDataBlock(i: number): Buffer {
+    const cached = touch(this.rawCache, i);
+    if (cached !== undefined) return cached;
+    const block = this.readBlockAt(this.handles[i], BlockKind.Data, `${this.path}: data block ${i}`);
+    remember(this.rawCache, i, block);
     return block;
   }
 
@@ -229,6 +258,69 @@ class DecodedBlock {
     const start = this.valueStart[i];
     return start < 0 ? TOMBSTONE : this.buf.toString('utf8', start, this.valueEnd[i]);
   }
+}
+
+/**
+ * Finds the entry whose key is exactly `target` (UTF-8) in a verified block
+ * payload buf[0, size), without decoding the rest: a binary search over the
+ * restart points (whose keys are stored whole), then a walk of at most one
+ * restart interval. Returns its value's position (valueStart -1 for a
+ * tombstone), or undefined. Throws STORAGE_CORRUPTION on a malformed block.
+ */
+function findInBlock(buf: Buffer, size: number, target: Buffer, what: string): { valueStart: number; valueEnd: number } | undefined {
+  if (size < 4) throw corruption(`${what}: too short`);
+  const numRestarts = buf.readUInt32LE(size - 4);
+  const restartsAt = size - 4 - 4 * numRestarts;
+  if (restartsAt <= 0 || numRestarts === 0) throw corruption(`${what}: bad restart array`);
+  const cursor: Cursor = { pos: 0 };
+  // Entry header at `at`: returns [shared, unshared, valueLength, kind] with cursor.pos at the key suffix.
+  const header = (at: number): [number, number, number, number] => {
+    cursor.pos = at;
+    const shared = readVarint(buf, cursor, restartsAt);
+    const unshared = readVarint(buf, cursor, restartsAt);
+    const valueLength = readVarint(buf, cursor, restartsAt);
+    if (cursor.pos >= restartsAt || cursor.pos + 1 + unshared + valueLength > restartsAt) throw corruption(`${what}: entry out of bounds`);
+    return [shared, unshared, valueLength, buf[cursor.pos++]];
+  };
+  const restart = (r: number): number => {
+    const at = buf.readUInt32LE(restartsAt + 4 * r);
+    if (at >= restartsAt) throw corruption(`${what}: restart point out of bounds`);
+    return at;
+  };
+  // The last restart point whose key is <= target.
+  let lo = 0;
+  let hi = numRestarts - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    const [shared, unshared] = header(restart(mid));
+    if (shared !== 0) throw corruption(`${what}: restart entry shares a prefix`);
+    if (buf.compare(target, 0, target.length, cursor.pos, cursor.pos + unshared) <= 0) lo = mid;
+    else hi = mid - 1;
+  }
+  // Walk from it, rebuilding prefix-compressed keys, until a key >= target.
+  let at = restart(lo);
+  let keyLength = 0;
+  while (at < restartsAt) {
+    const [shared, unshared, valueLength, kind] = header(at);
+    if (shared > keyLength) throw corruption(`${what}: entry out of bounds`);
+    if (keyScratch.length < shared + unshared) {
+      const grown = Buffer.allocUnsafe(Math.max(shared + unshared, keyScratch.length * 2));
+      keyScratch.copy(grown, 0, 0, keyLength);
+      keyScratch = grown;
+    }
+    buf.copy(keyScratch, shared, cursor.pos, cursor.pos + unshared);
+    keyLength = shared + unshared;
+    const valueStart = cursor.pos + unshared;
+    const order = keyScratch.compare(target, 0, target.length, 0, keyLength);
+    if (order === 0) {
+      if (kind === EntryKind.Tombstone && valueLength === 0) return { valueStart: -1, valueEnd: valueStart };
+      if (kind !== EntryKind.Value) throw corruption(`${what}: bad entry kind ${kind}`);
+      return { valueStart, valueEnd: valueStart + valueLength };
+    }
+    if (order > 0) return undefined;
+    at = valueStart + valueLength;
+  }
+  return undefined;
 }
 
 /** Key bytes of the entry being decoded; decoding is synchronous, so one buffer serves every reader. */
