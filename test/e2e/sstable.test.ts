@@ -124,3 +124,45 @@ describe('data folder', () => {
     expect(replyTo(run, 4)).toMatchObject({ found: true, value: 1 });
   });
 });
+
+describe('backpressure', () => {
+  it('stops reading stdin while writes are stalled, so memory stays bounded, and resumes in order', async () => {
+    // Flushes fail (an injected full disk), so after one frozen MemTable every write waits.
+    const dir = freshDir();
+    const plan = join(dir, 'faults.json');
+    writeFileSync(plan, JSON.stringify({ createWritable: 'ENOSPC' }));
+    const child = spawn(process.execPath, [CLI, '--memtable-max-bytes', '4096', '--max-immutable', '1'], {
+      env: { ...process.env, MEMTABLE_FAULT_FILE: plan, LOG_LEVEL: 'silent' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let replies = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) replies++;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin.write(JSON.stringify(init()) + '\n');
+
+    // Offer 64 MiB of writes as fast as the pipe takes them, for one second.
+    const line = (i: number) => JSON.stringify(request(10 + i, 'memtable_put', { key: `k${i % 5000}`, value: 'x'.repeat(1000) })) + '\n';
+    let offered = 0;
+    let accepted = 0;
+    const deadline = Date.now() + 1000;
+    while (Date.now() < deadline && accepted < 64 << 20) {
+      const text = line(offered++);
+      accepted += text.length;
+      if (!child.stdin.write(text)) {
+        await Promise.race([new Promise((resolve) => child.stdin.once('drain', resolve)), new Promise((resolve) => setTimeout(resolve, deadline - Date.now()))]);
+      }
+    }
+    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
+    // The node took a few pipe buffers' worth, not the 64 MiB offered, and holds little of it.
+    expect(child.stdin.writableLength).toBeGreaterThan(0);
+    expect(replies).toBeLessThan(200);
+    expect(rss).toBeLessThan(200 << 20);
+
+    writeFileSync(plan, '{}'); // the disk heals: flushes succeed, writes resume
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    expect(replies).toBe(offered + 1);
+  });
+});
