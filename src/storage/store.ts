@@ -39,6 +39,9 @@ import { replayWal, walFileName, type WalReplay, walSegmentNumber, WalWriter } f
 import { SSTableReader } from './sstableReader.js';
 import { type SSTableProperties, writeSSTable } from './sstableWriter.js';
 
+/** A MemTable is also frozen when its WAL segment reaches this many times --memtable-max-bytes. */
+export const WAL_FREEZE_FACTOR = 4;
+
 export interface StoreOptions {
   dir: string;
   memtableMaxBytes: number;
@@ -235,7 +238,11 @@ export class Store {
 
   private write(sortKey: string, value: EntryValue): WriteResult {
     const sizeBytes = this.active.put(sortKey, value);
-    const frozen = sizeBytes >= this.options.memtableMaxBytes;
+    // Overwrites keep a MemTable small while its log grows; the log's size freezes it too,
+    // so no segment (and no replay at restart) grows without bound.
+    const frozen =
+      sizeBytes >= this.options.memtableMaxBytes ||
+      (this.activeWal !== undefined && this.activeWal.bytes >= WAL_FREEZE_FACTOR * this.options.memtableMaxBytes);
     if (frozen) this.freezeActive();
     return { sizeBytes, frozen };
   }

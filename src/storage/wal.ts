@@ -62,6 +62,11 @@ export class WalWriter {
     return new WalWriter(fs, path, fs.openNewSync(path));
   }
 
+  /** Bytes of every record appended so far, committed or not. */
+  get bytes(): number {
+    return this.durableLength + this.pendingBytes;
+  }
+
   /** True iff records were appended that no commit has written yet. */
   get hasPending(): boolean {
     return this.pendingBytes > 0;

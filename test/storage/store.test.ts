@@ -174,6 +174,18 @@ describe('Store', () => {
     store.close();
   });
 
+  it('freezes a MemTable whose WAL segment outgrows it, as overwrites of one key make it', async () => {
+    const dir = freshDir();
+    const store = await Store.open({ dir, memtableMaxBytes: 1000, maxImmutable: 4, wal: { sync: false } });
+    let writes = 0;
+    while (!store.put('same', `"${'v'.repeat(50)}${writes++}"`).frozen) expect(writes).toBeLessThan(1000);
+    // Each record is ~70 bytes: the segment reached 4 x 1000 bytes while the MemTable held one entry.
+    expect(writes).toBeGreaterThan(50);
+    expect(store.stats().immutable).toEqual([{ entries: 1, size_bytes: expect.any(Number) }]);
+    expect(store.stats().immutable[0].size_bytes).toBeLessThan(1000);
+    store.close();
+  });
+
   it('gives scans one consistent view while a flush is in flight and after it is installed', async () => {
     const store = await Store.open({ dir: freshDir(), memtableMaxBytes: 1 << 20, maxImmutable: 4 });
     for (let i = 0; i < 500; i++) store.put(`k${String(i).padStart(3, '0')}`, String(i));
