@@ -1,35 +1,67 @@
 /**
  * The MemTable's ordered index: a skip list keyed by sort keys (keyOrder.ts),
  * after LevelDB's db/skiplist.h, with nodes laid out as in Pebble's arenaskl:
- * a node is an integer id, its links live in typed arrays, never in objects.
+ * a node is an integer, its links live in typed arrays, never in objects.
  *
- *   node id 0         head sentinel; also NIL, since the head is nobody's successor
- *   keys[id]          its sort key        values[id]   its value (null = tombstone)
- *   next0[id]         level-0 successor, dense by id (every node has one)
- *   upper[base + l]   level-l successor for 1 <= l < height, base = upperBase[id];
- *                     towers are only as tall as their node, so most nodes
- *                     (height 1, p = 3/4) take no space here at all
+ * Two kinds of integer name a node:
+ *   id                dense, 0 = the head: entries[2 id] its key, entries[2 id + 1]
+ *                     its value (null = tombstone), side by side so a read of
+ *                     both (get, scans) misses the cache once, not twice;
+ *                     and next0[id], its level-0 successor (as an id)
+ *   tower base        only for nodes of height >= 2 ("tall", 1 in 3): the
+ *                     offset of its tower in `tower`, which holds
+ *                       [base + 0]      hi  \ the key's order prefix, see (4)
+ *                       [base + 1]      lo  /
+ *                       [base + 2]      its id
+ *                       [base + 2 + l]  its level-l successor, as a tower base, 1 <= l < height
+ *                     The head's tower is at base 0, full height.
+ * 0 is also NIL in both: the head is nobody's successor. Links at levels >= 1
+ * name towers, not ids, so a search above level 0 reads one small run of
+ * memory per node it visits (prefix, id and links together) and no
+ * id -> tower table exists at all (that was 4 bytes a node).
  *
  * Invariants:
  * (1) Nodes are never removed or moved; a node's key never changes. Only set()
  *     changes links, and only by splicing a new node in, so an iterator parked
- *     on a node stays valid and walks on through later inserts in order.
+ *     on a node (it holds an id) stays valid and walks on through later inserts.
  * (2) At every level, keys strictly ascend along the links (native `<` on sort
  *     keys is code point order); level 0 holds each distinct key exactly once.
  * (3) The finger: fingerKey is the key of the latest set(), and preds[l] is the
  *     last level-l node with key < fingerKey, or the node holding it if that
- *     set() inserted it. Only set() changes links, so a key > fingerKey may
- *     start its search from preds[] instead of from the head.
+ *     set() inserted it (preds[0] an id, preds[l >= 1] a tower base). Only set()
+ *     changes links, so a key > fingerKey may start its search from preds[].
  *     Lookups (get, seekGE) must not write preds[].
+ * (4) Order prefixes, so most compares above level 0 are two integer compares
+ *     in memory already fetched instead of a walk into a string elsewhere:
+ *     every tall node's key starts with `prefix`, and its tower holds
+ *     enc(key) = the WINDOW code units of the key after `prefix` (0 past the
+ *     key's end), each in `unitBits` bits (7: all those units are ASCII, 8 to
+ *     a window; 16: any unit, 4 to a window), packed big-endian into hi and lo
+ *     (each flipped by 2^31 so signed order is unsigned order).
+ *     enc is monotone: a <= b implies enc(a) <= enc(b). So enc(a) < enc(b)
+ *     proves a < b and enc(a) > enc(b) proves a > b; only a tie needs the
+ *     strings. A search target that does not start with `prefix` is below or
+ *     above every tall key (±Infinity); one with a unit too wide for unitBits
+ *     clamps that unit and every later one to the maximum, which keeps it
+ *     monotone. When a new tall key does not fit (4), set() picks a shorter
+ *     prefix or 16 bits and re-encodes every tower (refitOrder): rare, and
+ *     O(tall nodes). Height-1 nodes carry no prefix and compare by string.
  *
  * Deletion is not supported: the LSM writes tombstones (null values) instead.
  */
 
 const NIL = 0;
 const HEAD = 0;
-/** 4^12 ≈ 16M keys before the top level stops thinning; far above a MemTable. */
-const MAX_HEIGHT = 12;
+/** 3^15 ≈ 14M keys before the top level stops thinning; far above a MemTable. */
+const MAX_HEIGHT = 15;
 const INITIAL_NODE_CAPACITY = 1024;
+/** Tower slots, from its base. */
+const HI = 0;
+const LO = 1;
+const ID = 2;
+const HEAD_TOWER_SLOTS = ID + MAX_HEIGHT;
+/** Above this many tall nodes a prefix that must shrink at least halves, so refits stay O(log key length) times. */
+const EXACT_REFIT_LIMIT = 1024;
 
 export interface SkipListIterator<V> {
   /** Positions at the first key >= target (a sort key); invalid if none. */
@@ -46,44 +78,49 @@ export interface SkipListIterator<V> {
 }
 
 export class SkipList<V> {
-  private readonly keys: string[] = [''];
-  private readonly values: V[] = [undefined as V];
+  /** Key, value, key, value, ...: see the layout above. */
+  private readonly entries: Array<string | V> = ['', undefined as V];
   private next0 = new Int32Array(INITIAL_NODE_CAPACITY);
-  private upperBase = new Int32Array(INITIAL_NODE_CAPACITY);
-  /** The head's tower (levels 1..MAX_HEIGHT-1) occupies the first slots. */
-  private upper = new Int32Array(INITIAL_NODE_CAPACITY);
-  private upperUsed = MAX_HEIGHT - 1;
+  private tower = new Int32Array(INITIAL_NODE_CAPACITY);
+  private towerUsed = HEAD_TOWER_SLOTS;
+  private tallNodes = 0;
   private height = 1;
   /** Reused by every set(): no allocation on the write path. Doubles as the finger, see (3). */
   private readonly preds = new Int32Array(MAX_HEIGHT);
   private fingerKey = ''; // preds[] all HEAD is a valid finger for '' (nothing sorts below it)
+  /** The order-prefix regime of (4). */
+  private prefix = '';
+  private unitBits = 7;
+  /** enc of the key last passed to encodeTarget: returned through fields, so no allocation. */
+  private targetHi = 0;
+  private targetLo = 0;
 
   /** `random` returns floats in [0,1); injectable so tests are deterministic. */
-  constructor(private readonly random: () => number = Math.random) {
-    this.upperBase[HEAD] = -1; // so upper[upperBase[HEAD] + l] is slot l - 1
-  }
+  constructor(private readonly random: () => number = Math.random) {}
 
   /** Number of distinct keys. */
   get size(): number {
-    return this.keys.length - 1;
+    return (this.entries.length >>> 1) - 1;
   }
 
   /** The value stored at `key`, or undefined (a stored null is a tombstone, not a miss). */
   get(key: string): V | undefined {
     const node = this.findGreaterOrEqual(key);
-    return node !== NIL && this.keys[node] === key ? this.values[node] : undefined;
+    const entries = this.entries;
+    return node !== NIL && entries[2 * node] === key ? (entries[2 * node + 1] as V) : undefined;
   }
 
   /** Inserts, or replaces the value of an existing key in place. Returns the previous value, or undefined when the key was new. */
   set(key: string, value: V): V | undefined {
+    const fits = this.encodeTarget(key);
     const found = key > this.fingerKey ? this.descendFromFinger(key) : this.descendRecording(key, HEAD, this.height - 1);
     this.fingerKey = key;
-    if (found !== NIL && this.keys[found] === key) {
-      const previous = this.values[found];
-      this.values[found] = value;
+    if (found !== NIL && this.entries[2 * found] === key) {
+      const previous = this.entries[2 * found + 1] as V;
+      this.entries[2 * found + 1] = value;
       return previous;
     }
-    this.insertAfterPreds(key, value);
+    this.insertAfterPreds(key, value, fits);
     return undefined;
   }
 
@@ -92,29 +129,33 @@ export class SkipList<V> {
     return new ListIterator(this);
   }
 
-  /** @internal The first node whose key is >= key, or NIL. Leaves preds[] alone. */
+  /** @internal The id of the first node whose key is >= key, or NIL. Leaves preds[] alone. */
   findGreaterOrEqual(key: string): number {
-    const keys = this.keys;
-    const upper = this.upper;
-    const upperBase = this.upperBase;
+    this.encodeTarget(key);
+    const hi = this.targetHi;
+    const lo = this.targetLo;
+    const entries = this.entries as string[];
+    const tower = this.tower;
     let x = HEAD;
     // A node already found >= key one level up needs no second compare here.
     let knownNotLess = NIL;
     for (let level = this.height - 1; level > 0; level--) {
       for (;;) {
-        const next = upper[upperBase[x] + level];
-        if (next === NIL || next === knownNotLess || !(keys[next] < key)) {
+        const next = tower[x + ID + level];
+        if (next === NIL || next === knownNotLess || !towerLess(tower, entries, next, hi, lo, key)) {
           knownNotLess = next;
           break;
         }
         x = next;
       }
     }
+    const stop = knownNotLess === NIL ? NIL : tower[knownNotLess + ID];
     const next0 = this.next0;
+    let xi = tower[x + ID];
     for (;;) {
-      const next = next0[x];
-      if (next === NIL || next === knownNotLess || !(keys[next] < key)) return next;
-      x = next;
+      const next = next0[xi];
+      if (next === NIL || next === stop || !(entries[2 * next] < key)) return next;
+      xi = next;
     }
   }
 
@@ -125,43 +166,94 @@ export class SkipList<V> {
 
   /** @internal */
   keyAt(node: number): string {
-    return this.keys[node];
+    return this.entries[2 * node] as string;
   }
 
   /** @internal */
   valueAt(node: number): V {
-    return this.values[node];
+    return this.entries[2 * node + 1] as V;
+  }
+
+  /**
+   * Sets targetHi/targetLo to enc(key) under (4), clamped if key does not fit;
+   * returns whether it fits (so the key could be a tall node's as it is).
+   */
+  private encodeTarget(key: string): boolean {
+    const prefix = this.prefix;
+    if (!key.startsWith(prefix)) {
+      // Every tall key starts with prefix, so key sorts below or above all of them.
+      this.targetHi = key < prefix ? -Infinity : Infinity;
+      this.targetLo = 0;
+      return false;
+    }
+    const bits = this.unitBits;
+    const perHalf = bits === 7 ? 4 : 2;
+    const max = (1 << bits) - 1;
+    const scale = max + 1;
+    const length = key.length;
+    let at = prefix.length;
+    let fits = true;
+    let hi = 0;
+    for (let i = 0; i < perHalf; i++, at++) {
+      let unit = at < length ? key.charCodeAt(at) : 0;
+      if (!fits || unit > max) {
+        unit = max;
+        fits = false;
+      }
+      hi = hi * scale + unit;
+    }
+    let lo = 0;
+    for (let i = 0; i < perHalf; i++, at++) {
+      let unit = at < length ? key.charCodeAt(at) : 0;
+      if (!fits || unit > max) {
+        unit = max;
+        fits = false;
+      }
+      lo = lo * scale + unit;
+    }
+    this.targetHi = hi ^ 0x8000_0000;
+    this.targetLo = lo ^ 0x8000_0000;
+    return fits;
   }
 
   /**
    * Like findGreaterOrEqual from node x at `level` down, recording in preds[]
-   * the last node < key at each level walked. REQUIRES: keys[x] < key (or x is HEAD).
+   * the last node < key at each level walked; returns the id found.
+   * x is a tower base if level > 0, else an id. REQUIRES: x's key < key (or
+   * x is HEAD), and encodeTarget(key) just ran.
    */
   private descendRecording(key: string, x: number, level: number): number {
-    const keys = this.keys;
-    const upper = this.upper;
-    const upperBase = this.upperBase;
+    const entries = this.entries as string[];
     const preds = this.preds;
-    let knownNotLess = NIL;
-    for (; level > 0; level--) {
-      for (;;) {
-        const next = upper[upperBase[x] + level];
-        if (next === NIL || next === knownNotLess || !(keys[next] < key)) {
-          knownNotLess = next;
-          break;
+    let xi = x;
+    let stop = NIL;
+    if (level > 0) {
+      const tower = this.tower;
+      const hi = this.targetHi;
+      const lo = this.targetLo;
+      let knownNotLess = NIL;
+      for (; level > 0; level--) {
+        for (;;) {
+          const next = tower[x + ID + level];
+          if (next === NIL || next === knownNotLess || !towerLess(tower, entries, next, hi, lo, key)) {
+            knownNotLess = next;
+            break;
+          }
+          x = next;
         }
-        x = next;
+        preds[level] = x;
       }
-      preds[level] = x;
+      xi = tower[x + ID];
+      if (knownNotLess !== NIL) stop = tower[knownNotLess + ID];
     }
     const next0 = this.next0;
     for (;;) {
-      const next = next0[x];
-      if (next === NIL || next === knownNotLess || !(keys[next] < key)) {
-        preds[0] = x;
+      const next = next0[xi];
+      if (next === NIL || next === stop || !(entries[2 * next] < key)) {
+        preds[0] = xi;
         return next;
       }
-      x = next;
+      xi = next;
     }
   }
 
@@ -171,26 +263,30 @@ export class SkipList<V> {
    * level whose gap holds key and descend from there: O(1) for ascending loads.
    */
   private descendFromFinger(key: string): number {
-    const keys = this.keys;
     const preds = this.preds;
     const top = this.height - 1;
+    const next = this.next0[preds[0]];
+    if (top === 0 || next === NIL || !((this.entries[2 * next] as string) < key)) return this.descendRecording(key, preds[0], 0);
+    const tower = this.tower;
+    const entries = this.entries as string[];
+    const hi = this.targetHi;
+    const lo = this.targetLo;
     let knownLess = -1; // the successor that failed one level down
-    let level = 0;
+    let level = 1;
     for (; level < top; level++) {
-      const next = level === 0 ? this.next0[preds[0]] : this.upper[this.upperBase[preds[level]] + level];
+      const next = tower[preds[level] + ID + level];
       if (next === knownLess) continue;
-      if (next === NIL || !(keys[next] < key)) break;
+      if (next === NIL || !towerLess(tower, entries, next, hi, lo, key)) break;
       knownLess = next;
     }
     return this.descendRecording(key, preds[level], level);
   }
 
-  /** REQUIRES: preds[] holds key's predecessors at every level (a descendRecording just ran). */
-  private insertAfterPreds(key: string, value: V): void {
-    const node = this.keys.length;
-    if (node === this.next0.length) this.growNodes();
-    this.keys.push(key);
-    this.values.push(value);
+  /** REQUIRES: preds[] holds key's predecessors at every level (a descendRecording just ran), `fits` from encodeTarget(key). */
+  private insertAfterPreds(key: string, value: V, fits: boolean): void {
+    const node = this.entries.length >>> 1;
+    if (node === this.next0.length) this.next0 = grown(this.next0, node + 1);
+    this.entries.push(key, value);
     const preds = this.preds;
     const height = this.randomHeight();
     if (height > this.height) {
@@ -201,41 +297,101 @@ export class SkipList<V> {
     this.next0[preds[0]] = node;
     preds[0] = node;
     if (height === 1) return;
-    if (this.upperUsed + height - 1 > this.upper.length) this.upper = grown(this.upper, this.upperUsed + height - 1);
-    const base = this.upperUsed - 1;
-    this.upperUsed += height - 1;
-    this.upperBase[node] = base;
-    const upper = this.upper;
-    const upperBase = this.upperBase;
+
+    if (!fits || this.tallNodes === 0) {
+      this.refitOrder(key);
+      this.encodeTarget(key);
+    }
+    const base = this.towerUsed;
+    if (base + ID + height > this.tower.length) this.tower = grown(this.tower, base + ID + height);
+    this.towerUsed = base + ID + height;
+    const tower = this.tower;
+    tower[base + HI] = this.targetHi;
+    tower[base + LO] = this.targetLo;
+    tower[base + ID] = node;
     for (let level = 1; level < height; level++) {
-      const predSlot = upperBase[preds[level]] + level;
-      upper[base + level] = upper[predSlot];
-      upper[predSlot] = node;
-      preds[level] = node;
+      const predSlot = preds[level] + ID + level;
+      tower[base + ID + level] = tower[predSlot];
+      tower[predSlot] = base;
+      preds[level] = base;
+    }
+    this.tallNodes++;
+  }
+
+  /**
+   * Restores (4) for a new tall key that does not fit: the longest prefix all
+   * tall keys and this one share (or, for a large list, at most half the old
+   * one, bounding how often this runs), 7 bits if every window allows, and
+   * every tower re-encoded. Walks level 1, which holds every tall node.
+   */
+  private refitOrder(key: string): void {
+    let prefix: string;
+    if (this.tallNodes === 0) prefix = key;
+    else if (key.startsWith(this.prefix)) prefix = this.prefix;
+    else {
+      const old = this.prefix;
+      let shared = 0;
+      while (shared < old.length && shared < key.length && old.charCodeAt(shared) === key.charCodeAt(shared)) shared++;
+      prefix = old.slice(0, this.tallNodes < EXACT_REFIT_LIMIT ? shared : Math.min(shared, old.length >>> 1));
+    }
+    this.prefix = prefix;
+    const tower = this.tower;
+    const entries = this.entries as string[];
+    let bits = windowIsAscii(key, prefix.length) ? 7 : 16;
+    for (let x = tower[HEAD + ID + 1]; bits === 7 && x !== NIL; x = tower[x + ID + 1]) {
+      if (!windowIsAscii(entries[2 * tower[x + ID]], prefix.length)) bits = 16;
+    }
+    this.unitBits = bits;
+    for (let x = tower[HEAD + ID + 1]; x !== NIL; x = tower[x + ID + 1]) {
+      this.encodeTarget(entries[2 * tower[x + ID]]);
+      tower[x + HI] = this.targetHi;
+      tower[x + LO] = this.targetLo;
     }
   }
 
-  private growNodes(): void {
-    this.next0 = grown(this.next0, this.next0.length + 1);
-    this.upperBase = grown(this.upperBase, this.upperBase.length + 1);
-  }
-
-  /** Height h with probability (3/4)(1/4)^(h-1), two bits of one 32-bit draw per level (kBranching = 4). */
+  /**
+   * Height h with probability (2/3)(1/3)^(h-1), from one draw (each level
+   * uses the next base-3 digit of it). p = 1/3 measured faster than 1/4 at 1M
+   * keys (fewer nodes visited per level) at the same bytes; 1/2 cost 7 bytes
+   * an entry more.
+   */
   private randomHeight(): number {
-    let bits = (this.random() * 0x1_0000_0000) >>> 0;
+    let draw = this.random();
     let height = 1;
-    while (height < MAX_HEIGHT && (bits & 3) === 0) {
+    while (height < MAX_HEIGHT && draw < 1 / 3) {
       height++;
-      bits >>>= 2;
+      draw *= 3;
     }
     return height;
   }
 }
 
-/** A copy of `array` with at least `minLength` slots, doubling so appends stay amortized O(1). */
+/**
+ * (Key of the node whose tower is at `next`) < key, deciding by order prefix (4) where it can.
+ * hi/lo: enc(key), ±Infinity in hi when key lies outside the prefix.
+ */
+function towerLess(tower: Int32Array, entries: string[], next: number, hi: number, lo: number, key: string): boolean {
+  const nextHi = tower[next + HI];
+  if (nextHi !== hi) return nextHi < hi;
+  const nextLo = tower[next + LO];
+  if (nextLo !== lo) return nextLo < lo;
+  return entries[2 * tower[next + ID]] < key;
+}
+
+/** Whether the 8 units a 7-bit window (4) would take from `start` are all ASCII. */
+function windowIsAscii(key: string, start: number): boolean {
+  const end = Math.min(key.length, start + 8);
+  for (let i = start; i < end; i++) if (key.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/**
+ * A copy of `array` with at least `minLength` slots, growing by half so
+ * appends stay amortized O(1) while at most a third of it sits unused.
+ */
 function grown(array: Int32Array, minLength: number): Int32Array<ArrayBuffer> {
-  let length = array.length * 2;
-  while (length < minLength) length *= 2;
+  let length = Math.ceil(array.length * 1.5);
+  while (length < minLength) length = Math.ceil(length * 1.5);
   const copy = new Int32Array(length);
   copy.set(array);
   return copy;

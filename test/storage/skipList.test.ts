@@ -24,30 +24,57 @@ function scan<V>(it: SkipListIterator<V>, limit = Infinity): Array<[string, V]> 
   return out;
 }
 
-/** The private layout (see skipList.ts), read only to check invariant (2) on every level. */
+/** The private layout (see skipList.ts), read only to check invariants (2) and (4) on every level. */
 interface LinkView {
-  keys: string[];
+  entries: unknown[];
   next0: Int32Array;
-  upper: Int32Array;
-  upperBase: Int32Array;
+  tower: Int32Array;
   height: number;
+  prefix: string;
+  unitBits: number;
 }
 
-/** Walks each level from the head: keys strictly ascend, and each level's nodes are a subset of the level below. */
+/** enc(key) of invariant (4), computed independently: [hi, lo] as the tower stores them. */
+function expectedOrderPrefix(key: string, prefix: string, unitBits: number): [number, number] {
+  const perHalf = unitBits === 7 ? 4 : 2;
+  const units = Array.from({ length: 2 * perHalf }, (_, i) => {
+    const at = prefix.length + i;
+    return at < key.length ? key.charCodeAt(at) : 0;
+  });
+  const pack = (part: number[]) => part.reduce((acc, unit) => acc * 2 ** unitBits + unit, 0) - 2 ** 31;
+  return [pack(units.slice(0, perHalf)), pack(units.slice(perHalf))];
+}
+
+/**
+ * Walks each level from the head: keys strictly ascend, each level's nodes are
+ * a subset of the level below, and every tall node's tower holds its own id
+ * and the order prefix (4) of its key under the list's current regime.
+ */
 function expectWellFormed(list: SkipList<unknown>): void {
   const view = list as unknown as LinkView;
   let below = new Set<number>();
   for (let x = view.next0[0]; x !== 0; x = view.next0[x]) below.add(x);
   expect(below.size).toBe(list.size);
+  expect([7, 16]).toContain(view.unitBits);
   for (let level = 1; level < view.height; level++) {
     const here = new Set<number>();
     let previous: string | undefined;
-    for (let x = view.upper[view.upperBase[0] + level]; x !== 0; x = view.upper[view.upperBase[x] + level]) {
-      const key = view.keys[x];
+    for (let b = view.tower[2 + level]; b !== 0; b = view.tower[b + 2 + level]) {
+      const id = view.tower[b + 2];
+      const key = view.entries[2 * id] as string;
       if (previous !== undefined && !(previous < key)) expect.fail(`level ${level}: ${previous} then ${key}`);
-      if (!below.has(x)) expect.fail(`level ${level}: node ${x} missing below`);
+      if (!below.has(id)) expect.fail(`level ${level}: node ${id} missing below`);
+      if (level === 1) {
+        if (!key.startsWith(view.prefix)) expect.fail(`tall key ${JSON.stringify(key)} lacks prefix ${JSON.stringify(view.prefix)}`);
+        if (view.unitBits === 7 && /[^\x00-\x7f]/.test(key.slice(view.prefix.length, view.prefix.length + 8))) {
+          expect.fail(`tall key ${JSON.stringify(key)} has a non-ASCII unit in its 7-bit window`);
+        }
+        const stored = [view.tower[b], view.tower[b + 1]];
+        const expected = expectedOrderPrefix(key, view.prefix, view.unitBits);
+        if (stored[0] !== expected[0] || stored[1] !== expected[1]) expect(stored).toEqual(expected);
+      }
       previous = key;
-      here.add(x);
+      here.add(id);
     }
     below = here;
   }
@@ -187,6 +214,64 @@ describe('SkipList', () => {
     expect(allEntries(list).map(([k]) => k)).toEqual(['a', 'c', 'm', 'n', 'x']);
   });
 
+  it('keeps order prefixes (4) right through prefix shrinks and the switch to 16-bit units', () => {
+    // Every node tall, so every key carries an order prefix and each set() may refit.
+    const list = new SkipList<number>(() => 0);
+    const view = list as unknown as LinkView;
+    const keys: string[] = [];
+    const add = (k: string) => {
+      list.set(k, keys.length);
+      keys.push(k);
+    };
+    add('user:00000001');
+    expect(view.prefix).toBe('user:00000001'); // one tall key: the whole key
+    add('user:0000aa');
+    add('user:1');
+    expect(view.prefix).toBe('user:');
+    expect(view.unitBits).toBe(7);
+    add('user:'); // the prefix itself, and keys that are prefixes of others
+    add('user');
+    expect(view.prefix).toBe('user');
+    add('user:\u00e9t\u00e9'); // a non-ASCII unit inside the window: 16 bits
+    expect(view.unitBits).toBe(16);
+    add('user:\u{1F600}'); // astral, private use and U+FFFF as sort keys
+    add(toSortKey('user:\uE000'));
+    add(toSortKey('user:\uFFFF'));
+    add('user:zzzzzzzzzzzzzzzzzzzz'); // longer than prefix + window
+    add('user:zzzzzzzzzzzzzzzzzzzy');
+    add('');
+    expect(view.prefix).toBe('');
+    expectWellFormed(list);
+    const sorted = [...keys].sort();
+    expect(allEntries(list).map(([k]) => k)).toEqual(sorted);
+    const it = list.iterator();
+    for (const k of keys) expect(list.get(k)).toBe(keys.indexOf(k));
+    // Targets outside the regime: below/above the prefix, clamped wide units, near misses.
+    for (const probe of ['', 'a', 'user:0', 'user:00000000', 'user:000000011', 'user:\uFFFF\uFFFF', 'user:\u00e9', 'user;', 'v', '\uFFFF']) {
+      expect(list.get(probe)).toBe(keys.includes(probe) ? keys.indexOf(probe) : undefined);
+      it.seekGE(probe);
+      expect(it.valid() ? it.key() : undefined).toBe(sorted.find((k) => k >= probe));
+    }
+  });
+
+  it('halves a long prefix on a shrink once the list is large, staying correct', () => {
+    const list = new SkipList<number>(() => 0);
+    const view = list as unknown as LinkView;
+    const long = 'p'.repeat(40);
+    for (let i = 0; i < 2000; i++) list.set(`${long}${String(i).padStart(4, '0')}`, i);
+    expect(view.prefix).toBe(long);
+    list.set(`${'p'.repeat(39)}q`, -1); // shares 39 units, but the prefix may only halve now
+    expect(view.prefix).toBe('p'.repeat(20));
+    list.set('pp', -2);
+    expect(view.prefix).toBe('pp');
+    expectWellFormed(list);
+    expect(list.get(`${long}1999`)).toBe(1999);
+    expect(list.get(`${'p'.repeat(39)}q`)).toBe(-1);
+    const keys = allEntries(list).map(([k]) => k);
+    expect(keys).toEqual([...keys].sort());
+    expect(keys[0]).toBe('pp');
+  });
+
   const key = (i: number) => `key${String(i).padStart(8, '0')}`;
   const n = 100_000;
 
@@ -241,7 +326,10 @@ describe('SkipList against a Map model (property)', () => {
   // Mixes ASCII with astral, BMP private-use and U+FFFF characters, where
   // code point order and UTF-16 order disagree.
   const alphabet = ['a', 'b', 'm', '~', '\u00e9', '\u{1F600}', '\u{10000}', '\uE000', '\uF8FF', '\uFFFF'];
-  const arbKey = fc.array(fc.constantFrom(...alphabet), { maxLength: 4 }).map((chars) => chars.join(''));
+  // Most keys share one of a few prefixes, so the order-prefix regime (4) has a long prefix to keep and then shrink.
+  const arbKey = fc
+    .tuple(fc.constantFrom('', 'ab', 'abm~', 'ab\u00e9'), fc.array(fc.constantFrom(...alphabet), { maxLength: 4 }))
+    .map(([prefix, chars]) => prefix + chars.join(''));
   const arbValue = fc.option(fc.string({ maxLength: 3 }), { nil: null, freq: 4 });
   const arbOp = fc.oneof(
     { arbitrary: fc.record({ kind: fc.constant('set' as const), key: arbKey, value: arbValue }), weight: 5 },
