@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32c, maskCrc } from '../../src/storage/crc32c.js';
 import { useTempDirs } from '../support/tempDirs.js';
+import { seededRandom } from '../support/random.js';
 import { CLI, type Envelope, init, request } from './cli.js';
 
 const freshDir = useTempDirs('e2e-durability');
@@ -27,23 +28,12 @@ const freshDir = useTempDirs('e2e-durability');
 const SEED = process.env.DURABILITY_SEED !== undefined ? Number(process.env.DURABILITY_SEED) : Date.now() % 2 ** 31;
 console.log(`durability.test.ts: seed ${SEED} (replay with DURABILITY_SEED=${SEED})`);
 
-/** mulberry32: a small seeded generator; uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A generator per test, derived from the seed and the test's name, so tests do not shift each other's choices. */
 function testRandom(name: string): { random: () => number; int: (lo: number, hi: number) => number } {
   let h = SEED >>> 0;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  const random = rng(h);
+  const random = seededRandom(h);
   return { random, int: (lo, hi) => lo + Math.floor(random() * (hi - lo + 1)) };
 }
 

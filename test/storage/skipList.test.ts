@@ -2,18 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareKeys, fromSortKey, toSortKey } from '../../src/storage/keyOrder.js';
 import { SkipList, type SkipListIterator } from '../../src/storage/skipList.js';
-
-/** A deterministic [0,1) source (mulberry32), so tower heights repeat run to run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
+import { seededRandom } from '../support/random.js';
 
 function scan<V>(it: SkipListIterator<V>, limit = Infinity): Array<[string, V]> {
   const out: Array<[string, V]> = [];
