@@ -360,6 +360,50 @@ describe('SSTable against a model (property)', () => {
       { numRuns: 150 },
     );
   });
+
+  // The writer encodes runs of ASCII entries in batches, and takes non-ASCII
+  // and long entries one by one: mostly-ASCII tables, hundreds of entries
+  // long, mix the two paths at every position.
+  const asciiUnit = fc.constantFrom('a', 'b', 'c', '/', ':', '0', '1', '~');
+  const rareUnit = fc.constantFrom('\u00e9', '\u20ac', '\ue000', '\u{1f600}', '\u007f', '\u0080');
+  const mostlyAsciiKey = fc
+    .tuple(
+      fc.constantFrom('', 'user:', 'user:000', 'a'.repeat(140)),
+      fc.string({ unit: asciiUnit, maxLength: 8 }),
+      fc.option(rareUnit, { freq: 20 }),
+    )
+    .map(([prefix, rest, rare]) => prefix + rest + (rare ?? ''));
+  const mostlyAsciiValue = fc.oneof(
+    { weight: 20, arbitrary: fc.string({ unit: asciiUnit, maxLength: 40 }).map((s) => JSON.stringify(s)) },
+    { weight: 2, arbitrary: fc.constant(TOMBSTONE) },
+    { weight: 1, arbitrary: fc.integer({ min: 1000, max: 3000 }).map((n) => JSON.stringify('v'.repeat(n))) },
+    { weight: 1, arbitrary: fc.string({ unit: rareUnit, maxLength: 5 }).map((s) => JSON.stringify(s)) },
+  );
+
+  it('reads back mostly-ASCII tables that span many batches, whatever mix of rare, long and deleted entries', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(mostlyAsciiKey, mostlyAsciiValue, { minKeys: 1, maxKeys: 1200 }),
+        fc.constantFrom(1, 100, 4096, 70_000),
+        async (dict, blockBytes) => {
+          const model = new Map<string, EntryValue>(Object.entries(dict));
+          const m = memoryFileSystem();
+          const props = await writeSSTable(m.fs, 't', source([...model]), { blockBytes });
+          const sorted = expected([...model]);
+          expect(props.entries).toBe(model.size);
+          expect(props.tombstones).toBe(sorted.filter(([, v]) => v === TOMBSTONE).length);
+          expect(props.smallestKey).toBe(fromSortKey(sorted[0][0]));
+          expect(props.largestKey).toBe(fromSortKey(sorted[sorted.length - 1][0]));
+          const reader = SSTableReader.open(m.fs, 't');
+          expect(reader.properties).toEqual(props);
+          expect(scanAll(reader)).toEqual(sorted);
+          for (const [k, v] of model) expect(reader.get(toSortKey(k))).toMatchObject({ found: true, value: v, bloomMayContain: true });
+          reader.close();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
 });
 
 // ---------------------------------------------------------------- damage
@@ -510,6 +554,18 @@ describe('writeSSTable contract', () => {
       ['a', '2'],
     ]);
     await expect(writeSSTable(m.fs, 't', bad)).rejects.toThrow(/out of order/);
+  });
+
+  it('refuses a repeated or out-of-order key anywhere: first, inside or between batches, ASCII or not', async () => {
+    const keys = Array.from({ length: 700 }, (_, i) => `key${String(i).padStart(4, '0')}`);
+    for (const at of [1, 2, 100, 255, 256, 257, 300, 511, 512, 699]) {
+      for (const bad of [keys[at - 1], 'a\u00e9', 'a', keys[at - 1].slice(0, -1)]) {
+        const entries: Array<[string, EntryValue]> = keys.map((k) => [k, '1']);
+        entries[at] = [toSortKey(bad), at % 2 === 0 ? TOMBSTONE : '"x"'];
+        const m = memoryFileSystem();
+        await expect(writeSSTable(m.fs, 't', new ArrayIterator(entries)), `${bad} at ${at}`).rejects.toThrow(/out of order/);
+      }
+    }
   });
 
   it('refuses a key with a lone surrogate, which UTF-8 cannot carry', async () => {
