@@ -10,6 +10,8 @@
  * (and reallocates) on first comparison, blurring both time and memory.
  */
 
+import { fmix32 } from '../src/storage/bloomFilter.js';
+
 /** mulberry32: a tiny, fast, seedable PRNG; quality is ample for shuffling test data. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -47,16 +49,6 @@ export function valueOf(random: () => number, bytes: number): string {
     bits >>>= 6;
   }
   return String.fromCharCode.apply(null, codes);
-}
-
-/** murmur3's 32-bit finalizer: a bijection on 32-bit integers that scatters consecutive inputs. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /**

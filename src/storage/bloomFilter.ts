@@ -51,8 +51,8 @@ export function bloomHash(bytes: Uint8Array, start = 0, end = bytes.length): num
   return h >>> 0;
 }
 
-/** MurmurHash3's 32-bit finalizer: every input bit affects every output bit. */
-function fmix32(h: number): number {
+/** MurmurHash3's 32-bit finalizer: every input bit affects every output bit (a bijection on 32-bit integers). */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

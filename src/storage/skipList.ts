@@ -194,22 +194,15 @@ export class SkipList<V> {
     let at = prefix.length;
     let fits = true;
     let hi = 0;
-    for (let i = 0; i < perHalf; i++, at++) {
-      let unit = at < length ? key.charCodeAt(at) : 0;
-      if (!fits || unit > max) {
-        unit = max;
-        fits = false;
-      }
-      hi = hi * scale + unit;
-    }
     let lo = 0;
-    for (let i = 0; i < perHalf; i++, at++) {
+    for (let i = 0; i < 2 * perHalf; i++, at++) {
       let unit = at < length ? key.charCodeAt(at) : 0;
       if (!fits || unit > max) {
         unit = max;
         fits = false;
       }
-      lo = lo * scale + unit;
+      if (i < perHalf) hi = hi * scale + unit;
+      else lo = lo * scale + unit;
     }
     this.targetHi = hi ^ 0x8000_0000;
     this.targetLo = lo ^ 0x8000_0000;
