@@ -31,7 +31,13 @@ export function encodeMessage(src: string, dest: string, body: Record<string, un
 export function encodeReply(src: string, dest: string, body: Record<string, unknown>, msgId: number, inReplyTo: number | undefined): string {
   let text = '{"src":' + quoted(src) + ',"dest":' + quoted(dest) + ',"body":{';
   for (const key in body) {
-    const member = encodeValue(body[key], key, []);
+    const value = body[key];
+    // The common leaves directly: reply types and sources are a few constant strings, quoted once.
+    const member =
+      typeof value === 'string' ? quoted(value)
+      : typeof value === 'boolean' ? (value ? 'true' : 'false')
+      : value instanceof RawJson ? value.text
+      : encodeValue(value, key, []);
     if (member !== undefined) text += '"' + key + '":' + member + ',';
   }
   text += '"msg_id":' + msgId;
@@ -39,14 +45,16 @@ export function encodeReply(src: string, dest: string, body: Record<string, unkn
   return text + '}}';
 }
 
-/** JSON text of node and client ids: a few distinct strings, quoted millions of times. */
+/** JSON text of ids and reply constants: a few distinct strings, quoted millions of times. */
 const quotedIds = new Map<string, string>();
 
 function quoted(id: string): string {
   let text = quotedIds.get(id);
   if (text === undefined) {
-    if (quotedIds.size >= 4096) quotedIds.clear();
     text = JSON.stringify(id);
+    // Long or one-off strings (error texts, scan keys) are not worth keeping.
+    if (id.length > 64) return text;
+    if (quotedIds.size >= 4096) quotedIds.clear();
     quotedIds.set(id, text);
   }
   return text;
