@@ -34,7 +34,7 @@ export function parseRequest(envelope: Envelope): Request {
   if (body.msg_id !== undefined && body.msg_id < 0) throw malformed('msg_id must be a non-negative integer');
   switch (body.type) {
     case 'init':
-      return { type: 'init', nodeId: requireString(body, 'node_id'), nodeIds: requireStringArray(body, 'node_ids') };
+      return { type: 'init', nodeId: requireNodeId(body), nodeIds: requireStringArray(body, 'node_ids') };
     case 'memtable_put':
       return { type: 'memtable_put', key: requireKey(body, 'key'), value: requireRaw(envelope, 'value') };
     case 'memtable_get':
@@ -108,6 +108,17 @@ function requireLinKvKey(body: Body): string | number {
   if (typeof key !== 'string') throw malformed(`key must be a string or an integer, got ${describe(key)}`);
   if (!isWellFormed(key)) throw malformed('key contains a lone surrogate');
   return key;
+}
+
+/** Node ids name the node's data folder, so they are plain names: never a path, never `.` or `..`. */
+const NODE_ID = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
+
+function requireNodeId(body: Body): string {
+  const nodeId = requireString(body, 'node_id');
+  if (!NODE_ID.test(nodeId)) {
+    throw malformed(`node_id must be 1 to 128 letters, digits, '.', '_' or '-' (it names the node's folder), got ${describe(nodeId)}`);
+  }
+  return nodeId;
 }
 
 function requireStringArray(body: Body, field: string): string[] {

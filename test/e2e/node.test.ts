@@ -106,6 +106,13 @@ describe('error codes', () => {
     expect(replyTo(run, 2)).toMatchObject({ type: 'error', code: 12 });
   });
 
+  it('12 for an init whose node id could name a folder outside the data folder', async () => {
+    for (const nodeId of ['../escape', '.', 'a/b', '']) {
+      const run = await runCli([{ src: 'c0', dest: nodeId, body: { type: 'init', msg_id: 1, node_id: nodeId, node_ids: [nodeId] } }]);
+      expect(run.messages[0].body).toMatchObject({ type: 'error', code: 12, in_reply_to: 1 });
+    }
+  });
+
   it('22 for an init naming another node', async () => {
     const run = await runCli([{ src: 'c0', dest: 'n1', body: { type: 'init', msg_id: 1, node_id: 'n9', node_ids: ['n9'] } }]);
     expect(run.messages[0].body).toMatchObject({ type: 'error', code: 22, in_reply_to: 1 });
