@@ -63,7 +63,11 @@ describe('debug logs and replay', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdin.write([init(), request(2, 'memtable_put', { key: 'a', value: 'x'.repeat(80) })].map((m) => JSON.stringify(m) + '\n').join(''));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Wait for the flush to be installed (it logs so at debug), however long that takes here.
+    await new Promise<void>((resolve) => {
+      const check = () => (stderr.includes('"msg":"flush installed"') ? resolve() : setTimeout(check, 20));
+      check();
+    });
     child.stdin.end(JSON.stringify(request(3, 'memtable_get', { key: 'a' })) + '\n');
     await new Promise((resolve) => child.on('close', resolve));
     expect(stdout).toContain('"source":"sstable"');
