@@ -10,14 +10,18 @@
  *                     and next0[id], its level-0 successor (as an id)
  *   tower base        only for nodes of height >= 2 ("tall", 1 in 3): the
  *                     offset of its tower in `tower`, which holds
- *                       [base + 0]      hi  \ the key's order prefix, see (4)
- *                       [base + 1]      lo  /
- *                       [base + 2]      its id
- *                       [base + 2 + l]  its level-l successor, as a tower base, 1 <= l < height
+ *                       [base + 0]           lo: the low half of the key's order prefix (4)
+ *                       [base + 1]           its id
+ *                       [base + 2l]          its level-l successor, as a tower base  \ 1 <= l < height
+ *                       [base + 2l + 1]      that successor's hi (4), a copy       /
  *                     The head's tower is at base 0, full height.
+ *                     A tall node's hi lives only in the links that name it:
+ *                     a walk reads it beside the link, so the node where a
+ *                     level's walk stops is seldom touched at all (one cache
+ *                     miss a level saved), and hi costs no slot of its own.
  * 0 is also NIL in both: the head is nobody's successor. Links at levels >= 1
  * name towers, not ids, so a search above level 0 reads one small run of
- * memory per node it visits (prefix, id and links together) and no
+ * memory per node it visits (lo, id, links and the next hi together) and no
  * id -> tower table exists at all (that was 4 bytes a node).
  *
  * Invariants:
@@ -33,8 +37,8 @@
  *     Lookups (get, seekGE) must not write preds[].
  * (4) Order prefixes, so most compares above level 0 are two integer compares
  *     in memory already fetched instead of a walk into a string elsewhere:
- *     every tall node's key starts with `prefix`, and its tower holds
- *     enc(key) = the WINDOW code units of the key after `prefix` (0 past the
+ *     every tall node's key starts with `prefix`, and its tower (lo) and every
+ *     link to it (hi) hold enc(key) = the WINDOW code units of the key after `prefix` (0 past the
  *     key's end), each in `unitBits` bits (7: all those units are ASCII, 8 to
  *     a window; 16: any unit, 4 to a window), packed big-endian into hi and lo
  *     (each flipped by 2^31 so signed order is unsigned order).
@@ -56,10 +60,11 @@ const HEAD = 0;
 const MAX_HEIGHT = 15;
 const INITIAL_NODE_CAPACITY = 1024;
 /** Tower slots, from its base. */
-const HI = 0;
-const LO = 1;
-const ID = 2;
-const HEAD_TOWER_SLOTS = ID + MAX_HEIGHT;
+const LO = 0;
+const ID = 1;
+/** Level-l link of the tower at base b: tower[b + LINK + 2 l] the successor's base, tower[b + LINK + 2 l + 1] a copy of its hi (4), so a walk that stops at a successor seldom reads it. */
+const LINK = ID - 1;
+const HEAD_TOWER_SLOTS = LINK + 2 * MAX_HEIGHT;
 /** Above this many tall nodes a prefix that must shrink at least halves, so refits stay O(log key length) times. */
 const EXACT_REFIT_LIMIT = 1024;
 
@@ -105,9 +110,46 @@ export class SkipList<V> {
 
   /** The value stored at `key`, or undefined (a stored null is a tombstone, not a miss). */
   get(key: string): V | undefined {
-    const node = this.findGreaterOrEqual(key);
-    const entries = this.entries;
-    return node !== NIL && entries[2 * node] === key ? (entries[2 * node + 1] as V) : undefined;
+    // findGreaterOrEqual, but a tall node whose order prefix ties with key's is
+    // checked for equality at once: a hit there (1 in 3) skips every level below.
+    this.encodeTarget(key);
+    const hi = this.targetHi;
+    const lo = this.targetLo;
+    const entries = this.entries as Array<string | V>;
+    const tower = this.tower;
+    let x = HEAD;
+    let knownNotLess = NIL;
+    for (let level = this.height - 1; level > 0; level--) {
+      for (;;) {
+        const slot = x + LINK + 2 * level;
+        const next = tower[slot];
+        if (next === NIL || next === knownNotLess) break;
+        const nextHi = tower[slot + 1];
+        if (nextHi > hi) break;
+        if (nextHi === hi) {
+          const nextLo = tower[next + LO];
+          if (nextLo > lo) break;
+          if (nextLo === lo) {
+            const id = tower[next + ID];
+            const nextKey = entries[2 * id] as string;
+            if (nextKey === key) return entries[2 * id + 1] as V;
+            if (!(nextKey < key)) break;
+          }
+        }
+        x = next;
+      }
+      knownNotLess = tower[x + LINK + 2 * level];
+    }
+    const stop = knownNotLess === NIL ? NIL : tower[knownNotLess + ID];
+    const next0 = this.next0;
+    let xi = tower[x + ID];
+    for (;;) {
+      const next = next0[xi];
+      if (next === NIL) return undefined;
+      const nextKey = entries[2 * next] as string;
+      if (next === stop || !(nextKey < key)) return nextKey === key ? (entries[2 * next + 1] as V) : undefined;
+      xi = next;
+    }
   }
 
   /** Inserts, or replaces the value of an existing key in place. Returns the previous value, or undefined when the key was new. */
@@ -141,8 +183,9 @@ export class SkipList<V> {
     let knownNotLess = NIL;
     for (let level = this.height - 1; level > 0; level--) {
       for (;;) {
-        const next = tower[x + ID + level];
-        if (next === NIL || next === knownNotLess || !towerLess(tower, entries, next, hi, lo, key)) {
+        const slot = x + LINK + 2 * level;
+        const next = tower[slot];
+        if (next === NIL || next === knownNotLess || !towerLess(tower, entries, slot, hi, lo, key)) {
           knownNotLess = next;
           break;
         }
@@ -187,11 +230,27 @@ export class SkipList<V> {
       return false;
     }
     const bits = this.unitBits;
+    const length = key.length;
+    let at = prefix.length;
+    if (bits === 7 && at + 8 <= length) {
+      // The common case, unrolled: a full 8-unit window, every unit checked ASCII at once.
+      const u0 = key.charCodeAt(at);
+      const u1 = key.charCodeAt(at + 1);
+      const u2 = key.charCodeAt(at + 2);
+      const u3 = key.charCodeAt(at + 3);
+      const u4 = key.charCodeAt(at + 4);
+      const u5 = key.charCodeAt(at + 5);
+      const u6 = key.charCodeAt(at + 6);
+      const u7 = key.charCodeAt(at + 7);
+      if ((u0 | u1 | u2 | u3 | u4 | u5 | u6 | u7) < 0x80) {
+        this.targetHi = ((u0 << 21) | (u1 << 14) | (u2 << 7) | u3) ^ 0x8000_0000;
+        this.targetLo = ((u4 << 21) | (u5 << 14) | (u6 << 7) | u7) ^ 0x8000_0000;
+        return true;
+      }
+    }
     const perHalf = bits === 7 ? 4 : 2;
     const max = (1 << bits) - 1;
     const scale = max + 1;
-    const length = key.length;
-    let at = prefix.length;
     let fits = true;
     let hi = 0;
     let lo = 0;
@@ -227,8 +286,9 @@ export class SkipList<V> {
       let knownNotLess = NIL;
       for (; level > 0; level--) {
         for (;;) {
-          const next = tower[x + ID + level];
-          if (next === NIL || next === knownNotLess || !towerLess(tower, entries, next, hi, lo, key)) {
+          const slot = x + LINK + 2 * level;
+          const next = tower[slot];
+          if (next === NIL || next === knownNotLess || !towerLess(tower, entries, slot, hi, lo, key)) {
             knownNotLess = next;
             break;
           }
@@ -267,9 +327,10 @@ export class SkipList<V> {
     let knownLess = -1; // the successor that failed one level down
     let level = 1;
     for (; level < top; level++) {
-      const next = tower[preds[level] + ID + level];
+      const slot = preds[level] + LINK + 2 * level;
+      const next = tower[slot];
       if (next === knownLess) continue;
-      if (next === NIL || !towerLess(tower, entries, next, hi, lo, key)) break;
+      if (next === NIL || !towerLess(tower, entries, slot, hi, lo, key)) break;
       knownLess = next;
     }
     return this.descendRecording(key, preds[level], level);
@@ -296,16 +357,20 @@ export class SkipList<V> {
       this.encodeTarget(key);
     }
     const base = this.towerUsed;
-    if (base + ID + height > this.tower.length) this.tower = grown(this.tower, base + ID + height);
-    this.towerUsed = base + ID + height;
+    const end = base + LINK + 2 * height;
+    if (end > this.tower.length) this.tower = grown(this.tower, end);
+    this.towerUsed = end;
     const tower = this.tower;
-    tower[base + HI] = this.targetHi;
+    const hi = this.targetHi;
     tower[base + LO] = this.targetLo;
     tower[base + ID] = node;
     for (let level = 1; level < height; level++) {
-      const predSlot = preds[level] + ID + level;
-      tower[base + ID + level] = tower[predSlot];
+      const predSlot = preds[level] + LINK + 2 * level;
+      const slot = base + LINK + 2 * level;
+      tower[slot] = tower[predSlot];
+      tower[slot + 1] = tower[predSlot + 1];
       tower[predSlot] = base;
+      tower[predSlot + 1] = hi;
       preds[level] = base;
     }
     this.tallNodes++;
@@ -331,14 +396,21 @@ export class SkipList<V> {
     const tower = this.tower;
     const entries = this.entries as string[];
     let bits = windowIsAscii(key, prefix.length) ? 7 : 16;
-    for (let x = tower[HEAD + ID + 1]; bits === 7 && x !== NIL; x = tower[x + ID + 1]) {
+    for (let x = tower[HEAD + LINK + 2]; bits === 7 && x !== NIL; x = tower[x + LINK + 2]) {
       if (!windowIsAscii(entries[2 * tower[x + ID]], prefix.length)) bits = 16;
     }
     this.unitBits = bits;
-    for (let x = tower[HEAD + ID + 1]; x !== NIL; x = tower[x + ID + 1]) {
-      this.encodeTarget(entries[2 * tower[x + ID]]);
-      tower[x + HI] = this.targetHi;
-      tower[x + LO] = this.targetLo;
+    // Every tower's lo, and the hi copy in every link at every level (level 1 first: it holds every tall node).
+    for (let level = 1; level < this.height; level++) {
+      for (let x = HEAD; ; ) {
+        const slot = x + LINK + 2 * level;
+        const next = tower[slot];
+        if (next === NIL) break;
+        this.encodeTarget(entries[2 * tower[next + ID]]);
+        tower[slot + 1] = this.targetHi;
+        if (level === 1) tower[next + LO] = this.targetLo;
+        x = next;
+      }
     }
   }
 
@@ -360,12 +432,14 @@ export class SkipList<V> {
 }
 
 /**
- * (Key of the node whose tower is at `next`) < key, deciding by order prefix (4) where it can.
+ * (Key of the successor named by the link at `slot`, not NIL) < key, deciding by order prefix (4) where it can:
+ * by the link's copy of its hi first, which lives beside the link, then by its own lo.
  * hi/lo: enc(key), ±Infinity in hi when key lies outside the prefix.
  */
-function towerLess(tower: Int32Array, entries: string[], next: number, hi: number, lo: number, key: string): boolean {
-  const nextHi = tower[next + HI];
+function towerLess(tower: Int32Array, entries: string[], slot: number, hi: number, lo: number, key: string): boolean {
+  const nextHi = tower[slot + 1];
   if (nextHi !== hi) return nextHi < hi;
+  const next = tower[slot];
   const nextLo = tower[next + LO];
   if (nextLo !== lo) return nextLo < lo;
   return entries[2 * tower[next + ID]] < key;

@@ -48,17 +48,21 @@ function expectWellFormed(list: SkipList<unknown>): void {
   for (let level = 1; level < view.height; level++) {
     const here = new Set<number>();
     let previous: string | undefined;
-    for (let b = view.tower[2 + level]; b !== 0; b = view.tower[b + 2 + level]) {
-      const id = view.tower[b + 2];
+    // A tower: [lo, id, then per level l >= 1 (link, the linked key's hi)]; hi lives only in the links to it.
+    for (let linkAt = 2 * level, b = view.tower[linkAt]; b !== 0; linkAt = b + 2 * level, b = view.tower[linkAt]) {
+      const id = view.tower[b + 1];
       const key = view.entries[2 * id] as string;
       if (previous !== undefined && !(previous < key)) expect.fail(`level ${level}: ${previous} then ${key}`);
       if (!below.has(id)) expect.fail(`level ${level}: node ${id} missing below`);
+      if (level > 1 && view.tower[linkAt + 1] !== expectedOrderPrefix(key, view.prefix, view.unitBits)[0]) {
+        expect.fail(`level ${level}: the link to ${JSON.stringify(key)} carries a stale hi ${view.tower[linkAt + 1]}`);
+      }
       if (level === 1) {
         if (!key.startsWith(view.prefix)) expect.fail(`tall key ${JSON.stringify(key)} lacks prefix ${JSON.stringify(view.prefix)}`);
         if (view.unitBits === 7 && /[^\x00-\x7f]/.test(key.slice(view.prefix.length, view.prefix.length + 8))) {
           expect.fail(`tall key ${JSON.stringify(key)} has a non-ASCII unit in its 7-bit window`);
         }
-        const stored = [view.tower[b], view.tower[b + 1]];
+        const stored = [view.tower[linkAt + 1], view.tower[b]];
         const expected = expectedOrderPrefix(key, view.prefix, view.unitBits);
         if (stored[0] !== expected[0] || stored[1] !== expected[1]) expect(stored).toEqual(expected);
       }
