@@ -23,7 +23,7 @@ export function summarizeContext(context: NodeContext) {
   const stats = context.store?.stats();
   return {
     nodeId: context.nodeId,
-    initialized: context.initialized,
+    initialized: context.store !== null,
     nextMsgId: context.nextMsgId,
     pending: context.pending.length,
     initRequest: context.initRequest?.body.msg_id ?? null,

@@ -32,9 +32,9 @@ export interface NodeContext {
   /** The dest this actor was created for; the node's id once init succeeds. */
   nodeId: string;
   nodeIds: string[];
-  initialized: boolean;
   /** msg_id of the next message sent: one counter per node, from 0, errors included. */
   nextMsgId: number;
+  /** Open once init succeeded: the node is initialized iff this is not null. */
   store: Store | null;
   /** Requests received and not yet answered, in arrival order. */
   pending: Envelope[];

@@ -115,7 +115,6 @@ export const nodeMachine = setup({
   context: ({ input }) => ({
     nodeId: input.nodeId,
     nodeIds: [],
-    initialized: false,
     nextMsgId: 0,
     store: null,
     pending: [],

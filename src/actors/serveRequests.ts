@@ -122,7 +122,7 @@ export function completeInit(context: NodeContext, store: Store): Served {
   outbox.reply(init, { type: 'init_ok' });
   const { lines, nextMsgId } = outbox.finish();
   return {
-    update: { store, initialized: true, initRequest: null, nodeIds: request.type === 'init' ? request.nodeIds : [], nextMsgId },
+    update: { store, initRequest: null, nodeIds: request.type === 'init' ? request.nodeIds : [], nextMsgId },
     lines,
   };
 }
