@@ -124,6 +124,19 @@ function writeUtf8(buf: Buffer, value: string, at: number, length: number): void
   }
 }
 
+/** Writes an entry's shared, unshared and valueLength varints and its kind at bytes[pos]; returns the position after them. */
+function writeEntryFields(bytes: Uint8Array, pos: number, shared: number, unshared: number, valueLength: number, kind: EntryKind): number {
+  // Varints below 128, the common case, are one byte.
+  if (shared < 0x80) bytes[pos++] = shared;
+  else pos = writeVarint(bytes, pos, shared);
+  if (unshared < 0x80) bytes[pos++] = unshared;
+  else pos = writeVarint(bytes, pos, unshared);
+  if (valueLength < 0x80) bytes[pos++] = valueLength;
+  else pos = writeVarint(bytes, pos, valueLength);
+  bytes[pos++] = kind;
+  return pos;
+}
+
 /** Builds one data or index block payload with prefix-compressed keys and restart points. */
 export class BlockBuilder {
   /** The payload so far is buf[0, size); room is kept for restarts and the trailer. */
@@ -202,14 +215,7 @@ export class BlockBuilder {
     const shared = this.nextShared(common);
     const unshared = keyLen - shared;
     const bytes = this.bytes;
-    let pos = this.size;
-    if (shared < 0x80) bytes[pos++] = shared;
-    else pos = writeVarint(bytes, pos, shared);
-    if (unshared < 0x80) bytes[pos++] = unshared;
-    else pos = writeVarint(bytes, pos, unshared);
-    if (valueLength < 0x80) bytes[pos++] = valueLength;
-    else pos = writeVarint(bytes, pos, valueLength);
-    bytes[pos++] = kind;
+    const pos = writeEntryFields(bytes, this.size, shared, unshared, valueLength, kind);
     const from = at + shared;
     const length = unshared + valueLength;
     if (length > SHORT_COPY) bytes.copyWithin(pos, from, from + length);
@@ -248,15 +254,7 @@ export class BlockBuilder {
   /** Writes shared, unshared, valueLength, kind and the key suffix at buf[pos]; returns the position after them. */
   private writeHeader(key: Buffer, keyLen: number, shared: number, kind: EntryKind, valueLength: number, pos: number): number {
     const buf = this.buf;
-    const unshared = keyLen - shared;
-    // Varints below 128, the common case, are one byte.
-    if (shared < 0x80) buf[pos++] = shared;
-    else pos = writeVarint(buf, pos, shared);
-    if (unshared < 0x80) buf[pos++] = unshared;
-    else pos = writeVarint(buf, pos, unshared);
-    if (valueLength < 0x80) buf[pos++] = valueLength;
-    else pos = writeVarint(buf, pos, valueLength);
-    buf[pos++] = kind;
+    pos = writeEntryFields(buf, pos, shared, keyLen - shared, valueLength, kind);
     return pos + copyBytes(key, shared, keyLen, buf, pos);
   }
 
