@@ -43,6 +43,15 @@ export interface NodeContext {
   flushWaiter: FlushWaiter | null;
   /** Consecutive failed flushes; drives the retry backoff. */
   flushFailures: number;
+  /**
+   * Replies of the latest macrostep that answered anything (see Output).
+   * Replies travel in the context rather than as emitted events because
+   * whatever an xstate `emit` or `enqueueActions` call references outlived
+   * young-generation GCs: measured, every reply string and request of a run
+   * was copied and promoted, about 30% of the node's CPU time
+   * (docs/BENCHMARKS.md).
+   */
+  output: Output | null;
   options: NodeOptions;
   log: Logger;
 }
@@ -55,5 +64,14 @@ export interface NodeInput {
 
 export type NodeEvent = { type: 'requests'; envelopes: Envelope[] };
 
-/** Lines for stdout, in the order they must leave. */
-export type NodeEmitted = { type: 'output'; lines: string[] };
+/**
+ * Reply text for stdout: whole lines, each ending in '\n', in the order they
+ * must leave. `cause` is the event whose macrostep produced it: xstate hands
+ * every action of one macrostep the same event object, so an action appends
+ * to its own macrostep's output and starts afresh in the next one; the
+ * runtime writes `text` once a macrostep, when it sees a new Output object.
+ */
+export interface Output {
+  cause: NodeEvent | { type: string };
+  text: string;
+}

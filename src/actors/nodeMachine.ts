@@ -14,13 +14,14 @@
  * being served, and retries with backoff when a flush fails (the MemTable
  * stays in memory, so nothing is lost).
  *
- * Replies leave through the emitted `output` event, in the order they are
- * produced, which is arrival order.
+ * Replies leave through `context.output`, in the order they are produced,
+ * which is arrival order: every action is a plain `assign` that appends its
+ * replies to the output of its macrostep (see Output in nodeContext.ts).
  */
 import { join } from 'node:path';
-import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { assign, fromPromise, setup } from 'xstate';
 import { Store, type FlushedTable, type StoreOptions } from '../storage/store.js';
-import type { NodeContext, NodeEmitted, NodeEvent, NodeInput } from './nodeContext.js';
+import type { NodeContext, NodeEvent, NodeInput, Output } from './nodeContext.js';
 import { answerFlushWaiter, completeInit, failInit, type Served, serveReady, serveUninitialized } from './serveRequests.js';
 
 /** Retry delay after the n-th consecutive failed flush: 100 ms doubling, at most 5 s. */
@@ -28,14 +29,11 @@ export function flushRetryDelayMs(failures: number): number {
   return Math.min(100 * 2 ** Math.max(0, failures - 1), 5000);
 }
 
-type Enqueue = {
-  assign: (update: Partial<NodeContext>) => void;
-  emit: (event: NodeEmitted) => void;
-};
-
-function apply(enqueue: Enqueue, served: Served): void {
-  enqueue.assign(served.update);
-  if (served.lines.length > 0) enqueue.emit({ type: 'output', lines: served.lines });
+/** The context update for a serving pass: its changes, and its replies appended to the output of the macrostep of `cause`. */
+function withOutput(context: NodeContext, cause: Output['cause'], served: Served): Partial<NodeContext> {
+  if (served.text === '') return served.update;
+  const earlier = context.output !== null && context.output.cause === cause ? context.output.text : '';
+  return { ...served.update, output: { cause, text: earlier + served.text } };
 }
 
 export const nodeMachine = setup({
@@ -43,7 +41,6 @@ export const nodeMachine = setup({
     context: {} as NodeContext,
     events: {} as NodeEvent,
     input: {} as NodeInput,
-    emitted: {} as NodeEmitted,
   },
   actors: {
     openStore: fromPromise<Store, StoreOptions>(({ input }) => Store.open(input)),
@@ -57,9 +54,9 @@ export const nodeMachine = setup({
     enqueueRequests: assign({
       pending: ({ context, event }) => context.pending.concat(event.envelopes),
     }),
-    serveUninitialized: enqueueActions(({ context, enqueue }) => apply(enqueue, serveUninitialized(context))),
-    serveReady: enqueueActions(({ context, enqueue }) => apply(enqueue, serveReady(context))),
-    completeInit: enqueueActions(({ context, event, enqueue }) => {
+    serveUninitialized: assign(({ context, event }) => withOutput(context, event, serveUninitialized(context))),
+    serveReady: assign(({ context, event }) => withOutput(context, event, serveReady(context))),
+    completeInit: assign(({ context, event }) => {
       const store = (event as unknown as { output: Store }).output;
       const { recovery } = store;
       for (const torn of recovery.tornTails) {
@@ -75,22 +72,21 @@ export const nodeMachine = setup({
         },
         'store open',
       );
-      apply(enqueue, completeInit(context, store));
+      return withOutput(context, event, completeInit(context, store));
     }),
-    failInit: enqueueActions(({ context, event, enqueue }) => {
+    failInit: assign(({ context, event }) => {
       const error = (event as unknown as { error: unknown }).error;
       context.log.error({ err: error }, 'store failed to open');
-      apply(enqueue, failInit(context, error));
+      return withOutput(context, event, failInit(context, error));
     }),
-    installFlushed: enqueueActions(({ context, event, enqueue }) => {
+    installFlushed: assign(({ context, event }) => {
       const flushed = (event as unknown as { output: FlushedTable }).output;
       context.store!.installFlushed(flushed);
       context.log.info(
         { file: flushed.file, entries: flushed.properties.entries, bytes: flushed.properties.sizeBytes },
         'flushed',
       );
-      enqueue.assign({ flushFailures: 0 });
-      apply(enqueue, answerFlushWaiter(context, flushed));
+      return { ...withOutput(context, event, answerFlushWaiter(context, flushed)), flushFailures: 0 };
     }),
     countFlushFailure: assign({
       flushFailures: ({ context, event }) => {
@@ -121,6 +117,7 @@ export const nodeMachine = setup({
     initRequest: null,
     flushWaiter: null,
     flushFailures: 0,
+    output: null,
     options: input.options,
     log: input.log,
   }),

@@ -83,8 +83,15 @@ function startNodeActor(nodeId: string, options: RuntimeOptions, sink: OutputSin
     logger: (...args: unknown[]) => log.info({ xstate: args }, 'xstate log'),
     inspect,
   });
-  actor.on('output', ({ lines }) => sink.writeLines(lines));
-  actor.subscribe({ error: (error) => log.fatal({ err: error }, 'node actor failed') });
+  let written: NodeSnapshot['context']['output'] = null;
+  actor.subscribe({
+    next: ({ context: { output } }) => {
+      if (output === null || output === written) return;
+      written = output;
+      sink.writeBatch(output.text);
+    },
+    error: (error) => log.fatal({ err: error }, 'node actor failed'),
+  });
   actor.start();
   return actor;
 }

@@ -19,7 +19,8 @@ import type { NodeContext } from './nodeContext.js';
 
 export interface Served {
   update: Partial<NodeContext>;
-  lines: string[];
+  /** Reply lines, each ending in '\n': one string per serving pass (see Output in nodeContext.ts). */
+  text: string;
 }
 
 type ReplyBody = { type: string } & Record<string, unknown>;
@@ -55,13 +56,14 @@ class Outbox {
    * their writes may or may not survive, and no read may report a value
    * that a crash could take back.
    */
-  finish(walError?: unknown): { lines: string[]; nextMsgId: number } {
+  finish(walError?: unknown): { text: string; nextMsgId: number } {
     const { context } = this;
     let nextMsgId = context.nextMsgId;
     const walFailure = walError === undefined ? undefined : errorBody(toMaelstromError(walError));
     if (walFailure !== undefined) context.log.error({ err: walError }, 'write-ahead log commit failed; replies that depend on it answer 13');
     const debug = context.log.isLevelEnabled('debug');
-    const lines: string[] = new Array(this.replies.length);
+    // One slot more, left '': joined, the text ends in '\n' without a second copy of it.
+    const lines: string[] = new Array(this.replies.length + 1).fill('');
     for (let i = 0; i < this.replies.length; i++) {
       const { request, body, needsWal } = this.replies[i];
       const msgId = nextMsgId++;
@@ -70,7 +72,7 @@ class Outbox {
       if (debug) context.log.debug({ msg_id: msgId, in_reply_to: inReplyTo, type: sent.type, dest: request.src, state: servingState(context) }, 'reply');
       lines[i] = encodeReply(context.nodeId, request.src, sent, msgId, inReplyTo);
     }
-    return { lines, nextMsgId };
+    return { text: this.replies.length === 0 ? '' : lines.join('\n'), nextMsgId };
   }
 }
 
@@ -110,8 +112,8 @@ export function serveUninitialized(context: NodeContext): Served {
       outbox.fail(envelope, error);
     }
   }
-  const { lines, nextMsgId } = outbox.finish();
-  return { update: { pending: context.pending.slice(served), nextMsgId, initRequest }, lines };
+  const { text, nextMsgId } = outbox.finish();
+  return { update: { pending: context.pending.slice(served), nextMsgId, initRequest }, text };
 }
 
 /** The store opened: answers the init and records the node's identity. */
@@ -120,10 +122,10 @@ export function completeInit(context: NodeContext, store: Store): Served {
   const request = parseRequest(init);
   const outbox = new Outbox(context);
   outbox.reply(init, { type: 'init_ok' });
-  const { lines, nextMsgId } = outbox.finish();
+  const { text, nextMsgId } = outbox.finish();
   return {
     update: { store, initRequest: null, nodeIds: request.type === 'init' ? request.nodeIds : [], nextMsgId },
-    lines,
+    text,
   };
 }
 
@@ -131,8 +133,8 @@ export function completeInit(context: NodeContext, store: Store): Served {
 export function failInit(context: NodeContext, error: unknown): Served {
   const outbox = new Outbox(context);
   outbox.fail(context.initRequest!, error);
-  const { lines, nextMsgId } = outbox.finish();
-  return { update: { initRequest: null, nextMsgId }, lines };
+  const { text, nextMsgId } = outbox.finish();
+  return { update: { initRequest: null, nextMsgId }, text };
 }
 
 const WRITES = new Set(['memtable_put', 'memtable_delete', 'sstable_flush', 'write', 'cas']);
@@ -179,14 +181,14 @@ export function serveReady(context: NodeContext): Served {
       walError = error;
     }
   }
-  const { lines, nextMsgId } = outbox.finish(walError);
-  return { update: { pending: context.pending.slice(served), nextMsgId, flushWaiter }, lines };
+  const { text, nextMsgId } = outbox.finish(walError);
+  return { update: { pending: context.pending.slice(served), nextMsgId, flushWaiter }, text };
 }
 
 /** A flush finished and was installed: answers the sstable_flush that waited for it, if any. */
 export function answerFlushWaiter(context: NodeContext, flushed: FlushedTable): Served {
   const waiter = context.flushWaiter;
-  if (waiter === null || waiter.memtableId !== flushed.memtable.id) return { update: {}, lines: [] };
+  if (waiter === null || waiter.memtableId !== flushed.memtable.id) return { update: {}, text: '' };
   const outbox = new Outbox(context);
   outbox.reply(waiter.envelope, {
     type: 'sstable_flush_ok',
@@ -195,8 +197,8 @@ export function answerFlushWaiter(context: NodeContext, flushed: FlushedTable): 
     bloom_filter_bits: flushed.properties.bloomFilterBits,
     size_bytes: flushed.properties.sizeBytes,
   });
-  const { lines, nextMsgId } = outbox.finish();
-  return { update: { flushWaiter: null, nextMsgId }, lines };
+  const { text, nextMsgId } = outbox.finish();
+  return { update: { flushWaiter: null, nextMsgId }, text };
 }
 
 function answer(context: NodeContext, store: Store, request: Request): ReplyBody {

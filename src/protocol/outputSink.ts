@@ -2,9 +2,9 @@
  * The one writer of stdout: every protocol line leaves through here.
  *
  * Invariants:
- *  1. Each `writeLines` call is ONE `write` of its lines joined with '\n'
- *     plus a final '\n', so a batch is never interleaved with other output
- *     and every message ends with a newline (Maelstrom frames by line).
+ *  1. Each `writeBatch` call is ONE `write` of whole lines (each ending in
+ *     '\n'), so a batch is never interleaved with other output and every
+ *     message ends with a newline (Maelstrom frames by line).
  *  2. A stream error (EPIPE when the reader went away, ...) never throws and
  *     never crashes the process: the sink marks itself broken, drops later
  *     writes, and every pending or later `drained()`/`flush()` resolves.
@@ -33,10 +33,9 @@ export class OutputSink {
     });
   }
 
-  /** Writes the lines (without newlines) as ONE write call of lines joined with '\n' plus a final '\n'. No-op for none. */
-  writeLines(lines: readonly string[]): void {
-    if (lines.length === 0 || this.#unusable()) return;
-    const text = lines.length === 1 ? lines[0] + '\n' : lines.join('\n') + '\n';
+  /** Writes `text`, whole lines each ending in '\n', as ONE write call. No-op for ''. */
+  writeBatch(text: string): void {
+    if (text === '' || this.#unusable()) return;
     try {
       this.#lastWriteFull = !this.#stream.write(text);
     } catch {

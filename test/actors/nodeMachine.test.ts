@@ -28,8 +28,13 @@ function startNode(options: { memtableMaxBytes?: number; maxImmutable?: number; 
   });
   const out: Array<{ body: Record<string, unknown> }> = [];
   const states: string[] = [];
-  actor.on('output', ({ lines }) => out.push(...lines.map((line) => JSON.parse(line))));
+  let written: unknown = null;
   actor.subscribe((snapshot) => {
+    const { output } = snapshot.context;
+    if (output !== null && output !== written) {
+      written = output;
+      out.push(...output.text.trimEnd().split('\n').map((line) => JSON.parse(line)));
+    }
     const state = JSON.stringify(snapshot.value);
     if (states[states.length - 1] !== state) states.push(state);
   });

@@ -41,9 +41,9 @@ describe('OutputSink', () => {
   it('writes a batch of lines as one write ending with a newline', () => {
     const stream = new RecordingWritable(1 << 20, true);
     const sink = new OutputSink(stream);
-    sink.writeLines(['{"a":1}', '{"b":2}', '{"c":3}']);
-    sink.writeLines(['{"d":4}']);
-    sink.writeLines([]);
+    sink.writeBatch('{"a":1}\n{"b":2}\n{"c":3}\n');
+    sink.writeBatch('{"d":4}\n');
+    sink.writeBatch('');
     expect(stream.writes).toEqual(['{"a":1}\n{"b":2}\n{"c":3}\n', '{"d":4}\n']);
   });
 
@@ -53,7 +53,7 @@ describe('OutputSink', () => {
     expect(sink.needsDrain).toBe(false);
     await sink.drained(); // immediate while not needed
 
-    sink.writeLines(['x'.repeat(40)]);
+    sink.writeBatch('x'.repeat(40) + '\n');
     expect(sink.needsDrain).toBe(true);
     let drained = 0;
     const waiters = [sink.drained().then(() => drained++), sink.drained().then(() => drained++)];
@@ -70,7 +70,7 @@ describe('OutputSink', () => {
   it('flush() resolves after earlier writes completed', async () => {
     const stream = new RecordingWritable(1 << 20, false);
     const sink = new OutputSink(stream);
-    sink.writeLines(['one']);
+    sink.writeBatch('one\n');
     let flushed = false;
     const flush = sink.flush().then(() => (flushed = true));
     await tick();
@@ -85,14 +85,14 @@ describe('OutputSink', () => {
   it('survives an EPIPE-like error: no throw, later writes dropped, waits resolve', async () => {
     const stream = new BrokenPipe({ highWaterMark: 4 });
     const sink = new OutputSink(stream);
-    sink.writeLines(['a long line that fills the buffer']);
+    sink.writeBatch('a long line that fills the buffer\n');
     expect(sink.needsDrain).toBe(true);
     const drained = sink.drained();
     const flushed = sink.flush();
     await Promise.all([drained, flushed]);
     await tick();
     expect(stream.writesSeen).toBe(1);
-    expect(() => sink.writeLines(['after the error'])).not.toThrow();
+    expect(() => sink.writeBatch('after the error\n')).not.toThrow();
     expect(sink.needsDrain).toBe(false);
     await sink.drained();
     await sink.flush();
@@ -104,7 +104,7 @@ describe('OutputSink', () => {
     const stream = new PassThrough();
     const sink = new OutputSink(stream);
     stream.destroy();
-    expect(() => sink.writeLines(['x'])).not.toThrow();
+    expect(() => sink.writeBatch('x\n')).not.toThrow();
     await sink.flush();
     await sink.drained();
   });
