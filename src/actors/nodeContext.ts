@@ -58,6 +58,8 @@ export interface NodeContext {
 
 export interface NodeInput {
   nodeId: string;
+  /** msg_id of the first message this actor sends: a retired actor's counter, so numbering carries on (runtime.ts). */
+  nextMsgId?: number;
   options: NodeOptions;
   log: Logger;
 }

@@ -111,7 +111,7 @@ export const nodeMachine = setup({
   context: ({ input }) => ({
     nodeId: input.nodeId,
     nodeIds: [],
-    nextMsgId: 0,
+    nextMsgId: input.nextMsgId ?? 0,
     store: null,
     pending: [],
     initRequest: null,

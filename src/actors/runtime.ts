@@ -7,6 +7,12 @@
  * node. The next chunk is read only when every node has answered everything
  * it received (no write stall, no pending init or sstable_flush) and stdout
  * has drained, so memory stays bounded however fast input arrives.
+ *
+ * Bounded by node count too: after each chunk, an actor still uninitialized
+ * and caught up is retired (stopped, its group completed), keeping only its
+ * msg_id counter, so a stream of messages to ever new `dest`s (typos, junk)
+ * costs a counter each, a bounded number of them, not an actor.
+ * Its next message starts a fresh actor that numbers on from that counter.
  */
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -29,6 +35,8 @@ export interface RuntimeOptions {
   inspect?: (event: InspectionEvent) => void;
   /** Told after a node installs a flushed SSTable (replay keeps flushes where the log had them). */
   onFlushInstalled?: (nodeId: string) => void;
+  /** msg_id counters of retired nodes kept at most (see the top of this file); default MAX_RETIRED_COUNTERS. */
+  maxRetiredCounters?: number;
 }
 
 type NodeActor = Actor<typeof nodeMachine>;
@@ -58,9 +66,22 @@ function byDest(envelopes: Envelope[]): Array<{ dest: string; envelopes: Envelop
   return [...groups].map(([dest, list]) => ({ dest, envelopes: list }));
 }
 
+/** True iff the node holds nothing but its msg_id counter: never initialized, nothing pending. */
+function retirable(snapshot: NodeSnapshot): boolean {
+  return snapshot.matches('uninitialized') && caughtUp(snapshot) && snapshot.context.initRequest === null;
+}
+
+/**
+ * msg_id counters of retired nodes remembered, oldest forgotten first. Only
+ * nodes that never initialized are retired, so one forgotten restarts at 0
+ * having sent nothing but errors; the bound keeps junk dests from growing
+ * memory without end (about 100 bytes each).
+ */
+const MAX_RETIRED_COUNTERS = 100_000;
+
 const FLUSH_DONE = /^xstate\.done\.actor\..*flushing\.writing/;
 
-function startNodeActor(nodeId: string, options: RuntimeOptions, sink: OutputSink, batches: () => number): NodeActor {
+function startNodeActor(nodeId: string, nextMsgId: number, options: RuntimeOptions, sink: OutputSink, batches: () => number): NodeActor {
   const log = options.log.child({ node_id: nodeId });
   let lastState = '';
   // Transitions are logged from inspection events, which carry the event that caused them.
@@ -75,10 +96,12 @@ function startNodeActor(nodeId: string, options: RuntimeOptions, sink: OutputSin
     const state = JSON.stringify(snapshot.value);
     if (state === lastState) return;
     lastState = state;
-    log.info({ state: snapshot.value, event: event.event.type, batch: batches() }, 'transition');
+    // Debug for a new actor's first state: junk dests start (and retire) one each.
+    const level = event.event.type === 'xstate.init' ? 'debug' : 'info';
+    log[level]({ state: snapshot.value, event: event.event.type, batch: batches() }, 'transition');
   };
   const actor: NodeActor = createActor(nodeMachine, {
-    input: { nodeId, options: options.node, log },
+    input: { nodeId, nextMsgId, options: options.node, log },
     // xstate's default logger is console.log, i.e. stdout: keep it on stderr.
     logger: (...args: unknown[]) => log.info({ xstate: args }, 'xstate log'),
     inspect,
@@ -102,6 +125,10 @@ export async function runNodes(options: RuntimeOptions): Promise<void> {
   const sink = new OutputSink(options.output);
   const splitter = new LineSplitter(options.maxLineBytes);
   const actors = new Map<string, NodeActor>();
+  /** Completing a node's subject ends its group, so its next message opens a new one. */
+  const retirements = new Map<string, Subject<void>>();
+  const retiredCounters = new Map<string, number>();
+  const maxRetiredCounters = options.maxRetiredCounters ?? MAX_RETIRED_COUNTERS;
   const arrivals = new Subject<Envelope[]>();
   /** Chunks handed to the nodes so far: logged with each line, so replay can cut the same batches. */
   let batch = 0;
@@ -109,13 +136,35 @@ export async function runNodes(options: RuntimeOptions): Promise<void> {
   arrivals
     .pipe(
       mergeMap((envelopes) => byDest(envelopes)),
-      groupBy((group) => group.dest),
+      groupBy((group) => group.dest, {
+        duration: (perNode) => {
+          const retired = new Subject<void>();
+          retirements.set(perNode.key, retired);
+          return retired;
+        },
+      }),
     )
     .subscribe((perNode) => {
-      const actor = startNodeActor(perNode.key, options, sink, () => batch);
-      actors.set(perNode.key, actor);
+      const nodeId = perNode.key;
+      const actor = startNodeActor(nodeId, retiredCounters.get(nodeId) ?? 0, options, sink, () => batch);
+      retiredCounters.delete(nodeId);
+      actors.set(nodeId, actor);
       perNode.subscribe(({ envelopes }) => actor.send({ type: 'requests', envelopes }));
     });
+
+  const retireIdleNodes = (): void => {
+    for (const [nodeId, actor] of actors) {
+      const snapshot = actor.getSnapshot();
+      if (!retirable(snapshot)) continue;
+      actor.stop();
+      actors.delete(nodeId);
+      retirements.get(nodeId)!.next();
+      retirements.delete(nodeId);
+      if (retiredCounters.size >= maxRetiredCounters) retiredCounters.delete(retiredCounters.keys().next().value!);
+      retiredCounters.set(nodeId, snapshot.context.nextMsgId);
+      log.debug({ node_id: nodeId, next_msg_id: snapshot.context.nextMsgId, batch }, 'node retired');
+    }
+  };
 
   let oversized = 0;
   const handOver = (lines: string[]): void => {
@@ -143,6 +192,7 @@ export async function runNodes(options: RuntimeOptions): Promise<void> {
     for (const actor of actors.values()) {
       if (!caughtUp(actor.getSnapshot())) await waitFor(actor, caughtUp, { timeout: Infinity });
     }
+    retireIdleNodes();
     if (sink.needsDrain) await sink.drained();
   }
   handOver(splitter.end());
