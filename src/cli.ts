@@ -72,7 +72,7 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
     log.info({ url: config.inspect }, 'streaming to the Stately inspector');
   }
   log.info(
-    { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable },
+    { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes },
     'starting',
   );
   try {
@@ -81,6 +81,7 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
       output: process.stdout,
       log,
       maxLineBytes: config.maxLineBytes,
+      maxNodes: config.maxNodes,
       node: {
         dataRoot,
         memtableMaxBytes: config.memtableMaxBytes,
@@ -118,6 +119,7 @@ async function runReplay(logFile: string, config: Config, { log, dataRoot, fs }:
   const settings = {
     memtableMaxBytes: plan.settings.memtableMaxBytes ?? config.memtableMaxBytes,
     maxImmutable: plan.settings.maxImmutable ?? config.maxImmutable,
+    maxNodes: plan.settings.maxNodes ?? config.maxNodes,
   };
   log.info({ log_file: logFile, batches: plan.batches.length, memtable_max_bytes: settings.memtableMaxBytes, max_immutable: settings.maxImmutable }, 'replaying');
   await replay(plan, { output: process.stdout, log, dataRoot, fs, maxLineBytes: config.maxLineBytes, ...settings });

@@ -13,6 +13,8 @@ export interface Config {
   dataDir: string | undefined;
   memtableMaxBytes: number;
   maxImmutable: number;
+  /** Nodes one process may host (open stores); an init past it is answered 10. */
+  maxNodes: number;
   logLevel: string;
   maxLineBytes: number;
   /** With --data-dir: fdatasync every WAL group commit ('always') or leave it to the OS ('none'). */
@@ -43,6 +45,9 @@ Options (each also read from the environment variable shown):
                              OS (none: a machine crash may lose acknowledged
                              writes; a process crash does not) (MEMTABLE_SYNC,
                              default always)
+  --max-nodes N              nodes (distinct initialized dests) this process may
+                             host; an init past them is answered error 10
+                             (MEMTABLE_MAX_NODES, default 256)
   --max-line-bytes N         skip input lines longer than N bytes
                              (MEMTABLE_MAX_LINE_BYTES, default 67108864)
   --log-level LEVEL          fatal, error, warn, info, debug, trace or silent
@@ -86,6 +91,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
         'data-dir': { type: 'string' },
         'memtable-max-bytes': { type: 'string' },
         'max-immutable': { type: 'string' },
+        'max-nodes': { type: 'string' },
         'max-line-bytes': { type: 'string' },
         sync: { type: 'string' },
         'log-level': { type: 'string' },
@@ -119,6 +125,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
     dataDir: dataDir === '' ? undefined : dataDir,
     memtableMaxBytes: positiveInteger('--memtable-max-bytes', flags['memtable-max-bytes'] ?? env.MEMTABLE_MAX_BYTES ?? '4194304'),
     maxImmutable: positiveInteger('--max-immutable', flags['max-immutable'] ?? env.MEMTABLE_MAX_IMMUTABLE ?? '4'),
+    maxNodes: positiveInteger('--max-nodes', flags['max-nodes'] ?? env.MEMTABLE_MAX_NODES ?? '256'),
     maxLineBytes: positiveInteger('--max-line-bytes', flags['max-line-bytes'] ?? env.MEMTABLE_MAX_LINE_BYTES ?? '67108864'),
     logLevel,
     sync,

@@ -23,7 +23,7 @@ export interface ReplayPlan {
   /** Per node id, the batch count at each flush install, in order. */
   flushInstalls: Map<string, number[]>;
   /** Settings from the run's `starting` log line, when present. */
-  settings: { memtableMaxBytes?: number; maxImmutable?: number };
+  settings: { memtableMaxBytes?: number; maxImmutable?: number; maxNodes?: number };
   /** Process ids other than the replayed one found in the log (several runs appended to one file). */
   otherPids: number[];
 }
@@ -50,6 +50,7 @@ export function parseReplayLog(text: string): ReplayPlan {
     if (entry.msg === 'starting') {
       if (typeof entry.memtable_max_bytes === 'number') plan.settings.memtableMaxBytes = entry.memtable_max_bytes;
       if (typeof entry.max_immutable === 'number') plan.settings.maxImmutable = entry.max_immutable;
+      if (typeof entry.max_nodes === 'number') plan.settings.maxNodes = entry.max_nodes;
     } else if (entry.msg === 'received' && typeof entry.line === 'string' && typeof entry.batch === 'number') {
       const last = plan.batches[plan.batches.length - 1];
       if (last?.batch === entry.batch) last.lines.push(entry.line);
@@ -71,6 +72,7 @@ export interface ReplayOptions {
   maxLineBytes: number;
   memtableMaxBytes: number;
   maxImmutable: number;
+  maxNodes: number;
 }
 
 /** Feeds the plan's batches to fresh nodes, keeping flush installs where the log had them. */
@@ -115,6 +117,7 @@ export async function replay(plan: ReplayPlan, options: ReplayOptions): Promise<
     output: options.output,
     log: options.log,
     maxLineBytes: options.maxLineBytes,
+    maxNodes: options.maxNodes,
     node: {
       dataRoot: options.dataRoot,
       memtableMaxBytes: options.memtableMaxBytes,

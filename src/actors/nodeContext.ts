@@ -15,11 +15,20 @@ export interface NodeOptions {
   fs: FileSystem;
   /** Write-ahead log, with --data-dir only; `sync` fdatasyncs each group commit. */
   wal?: { sync: boolean };
+  /** The process-wide cap on hosted nodes, checked when an init would open this node's store. */
+  nodeLimit?: NodeLimit;
   /**
    * Awaited after each flush is written and before it is installed; replay
    * uses it to install flushes at the same point of the input as the logged run.
    */
   holdFlush?: (nodeId: string) => Promise<void>;
+}
+
+/** How many nodes one process may host: those whose store is open or opening count. */
+export interface NodeLimit {
+  max: number;
+  /** Nodes other than the asking one whose store is open or opening. */
+  hosted: () => number;
 }
 
 /** An sstable_flush request waiting for its MemTable's SSTable to be durable. */

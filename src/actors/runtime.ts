@@ -35,6 +35,8 @@ export interface RuntimeOptions {
   inspect?: (event: InspectionEvent) => void;
   /** Told after a node installs a flushed SSTable (replay keeps flushes where the log had them). */
   onFlushInstalled?: (nodeId: string) => void;
+  /** Nodes (open or opening stores) this process may host; an init past them is answered 10. Default: no limit. */
+  maxNodes?: number;
   /** msg_id counters of retired nodes kept at most (see the top of this file); default MAX_RETIRED_COUNTERS. */
   maxRetiredCounters?: number;
 }
@@ -81,7 +83,21 @@ const MAX_RETIRED_COUNTERS = 100_000;
 
 const FLUSH_DONE = /^xstate\.done\.actor\..*flushing\.writing/;
 
-function startNodeActor(nodeId: string, nextMsgId: number, options: RuntimeOptions, sink: OutputSink, batches: () => number): NodeActor {
+/** Nodes whose store is open or opening: every node not uninitialized. */
+function countHosted(actors: Iterable<NodeActor>): number {
+  let hosted = 0;
+  for (const actor of actors) if (!actor.getSnapshot().matches('uninitialized')) hosted++;
+  return hosted;
+}
+
+function startNodeActor(
+  nodeId: string,
+  nextMsgId: number,
+  nodeOptions: NodeOptions,
+  options: RuntimeOptions,
+  sink: OutputSink,
+  batches: () => number,
+): NodeActor {
   const log = options.log.child({ node_id: nodeId });
   let lastState = '';
   // Transitions are logged from inspection events, which carry the event that caused them.
@@ -101,7 +117,7 @@ function startNodeActor(nodeId: string, nextMsgId: number, options: RuntimeOptio
     log[level]({ state: snapshot.value, event: event.event.type, batch: batches() }, 'transition');
   };
   const actor: NodeActor = createActor(nodeMachine, {
-    input: { nodeId, nextMsgId, options: options.node, log },
+    input: { nodeId, nextMsgId, options: nodeOptions, log },
     // xstate's default logger is console.log, i.e. stdout: keep it on stderr.
     logger: (...args: unknown[]) => log.info({ xstate: args }, 'xstate log'),
     inspect,
@@ -129,6 +145,10 @@ export async function runNodes(options: RuntimeOptions): Promise<void> {
   const retirements = new Map<string, Subject<void>>();
   const retiredCounters = new Map<string, number>();
   const maxRetiredCounters = options.maxRetiredCounters ?? MAX_RETIRED_COUNTERS;
+  const nodeOptions: NodeOptions = {
+    ...options.node,
+    nodeLimit: options.maxNodes === undefined ? undefined : { max: options.maxNodes, hosted: () => countHosted(actors.values()) },
+  };
   const arrivals = new Subject<Envelope[]>();
   /** Chunks handed to the nodes so far: logged with each line, so replay can cut the same batches. */
   let batch = 0;
@@ -146,7 +166,7 @@ export async function runNodes(options: RuntimeOptions): Promise<void> {
     )
     .subscribe((perNode) => {
       const nodeId = perNode.key;
-      const actor = startNodeActor(nodeId, retiredCounters.get(nodeId) ?? 0, options, sink, () => batch);
+      const actor = startNodeActor(nodeId, retiredCounters.get(nodeId) ?? 0, nodeOptions, options, sink, () => batch);
       retiredCounters.delete(nodeId);
       actors.set(nodeId, actor);
       perNode.subscribe(({ envelopes }) => actor.send({ type: 'requests', envelopes }));

@@ -106,6 +106,7 @@ export function serveUninitialized(context: NodeContext): Served {
     try {
       const init = parseRequest(envelope);
       if (init.type === 'init') assertOwnNodeId(context, init.nodeId);
+      assertRoomForNode(context);
       initRequest = envelope;
       break;
     } catch (error) {
@@ -280,6 +281,14 @@ function linKvKey(key: string | number): string {
 
 function abbreviate(json: string): string {
   return json.length <= 64 ? json : `${json.slice(0, 61)}...`;
+}
+
+/** Refuses (10) an init that would open one store more than the process may host. */
+function assertRoomForNode(context: NodeContext): void {
+  const limit = context.options.nodeLimit;
+  if (limit !== undefined && limit.hosted() >= limit.max) {
+    throw new MaelstromError(ErrorCode.NotSupported, `node limit reached: this process hosts at most ${limit.max} (--max-nodes)`);
+  }
 }
 
 function assertOwnNodeId(context: NodeContext, nodeId: string): void {

@@ -10,7 +10,7 @@ const freshDir = useTempDirs('runtime-test');
 type Message = { src: string; dest: string; body: Record<string, unknown> };
 
 /** Runs the runtime in-process: each inner array is one stdin chunk (one batch). */
-async function run(chunks: Message[][], maxRetiredCounters?: number) {
+async function run(chunks: Message[][], limits: { maxRetiredCounters?: number; maxNodes?: number } = {}) {
   const replies: Message[] = [];
   const output = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -28,7 +28,7 @@ async function run(chunks: Message[][], maxRetiredCounters?: number) {
     output,
     log,
     maxLineBytes: 1 << 20,
-    maxRetiredCounters,
+    ...limits,
     node: { dataRoot: freshDir(), memtableMaxBytes: 1 << 20, maxImmutable: 4, fs: nodeFileSystem },
   });
   return { replies, retired: logs.filter((line) => line.msg === 'node retired') };
@@ -57,7 +57,7 @@ describe('runtime', () => {
 
   it('keeps no actor per junk dest, and at most maxRetiredCounters counters (the oldest is forgotten)', async () => {
     const chunks = [[get('x1', 1), get('x2', 2), get('x3', 3)], [get('x1', 4)], [get('x4', 5)], [get('x1', 6), get('x2', 7)]];
-    const { replies, retired } = await run(chunks, 2);
+    const { replies, retired } = await run(chunks, { maxRetiredCounters: 2 });
     expect(retired).toHaveLength(7); // every actor, each time, once its chunk is answered
     // Counters kept: after chunk 1 {x2, x3} (x1 forgotten), chunk 2 {x3, x1}, chunk 3 {x1, x4}.
     expect(replies.map((reply) => [reply.src, reply.body.msg_id])).toEqual([
@@ -69,5 +69,16 @@ describe('runtime', () => {
       ['x1', 1],
       ['x2', 0],
     ]);
+  });
+
+  it('answers 10 to an init past maxNodes, counting nodes whose store is open or opening', async () => {
+    const { replies } = await run([[init('n1', 1), init('n2', 2), init('n3', 3)], [get('n3', 4), init('n3', 5), init('n1', 6)]], { maxNodes: 2 });
+    // Order holds per node only: n1 and n2 answer once their stores are open.
+    const from = (node: string) => replies.filter((reply) => reply.src === node).map((reply) => [reply.body.type, reply.body.code ?? null, reply.body.msg_id]);
+    expect(from('n1')).toEqual([['init_ok', null, 0], ['init_ok', null, 1]]);
+    expect(from('n2')).toEqual([['init_ok', null, 0]]);
+    expect(from('n3')).toEqual([['error', 10, 0], ['error', 11, 1], ['error', 10, 2]]);
+    const refusal = replies.find((reply) => reply.body.code === 10)!;
+    expect(refusal.body.text).toMatch(/--max-nodes/);
   });
 });

@@ -81,6 +81,12 @@ describe('error codes', () => {
     expect(replyTo(run, 2)).toMatchObject({ type: 'error', code: 10, msg_id: 1 });
   });
 
+  it('10 for an init past --max-nodes; the nodes already hosted keep serving', async () => {
+    const run = await runCli([init('n1', 1), init('n2', 2), { src: 'c1', dest: 'n1', body: { type: 'memtable_get', msg_id: 3, key: 'a' } }], { args: ['--max-nodes', '1'] });
+    expect(replyTo(run, 2, 'c0')).toMatchObject({ type: 'error', code: 10, text: expect.stringMatching(/--max-nodes/) });
+    expect(replyTo(run, 3).type).toBe('memtable_get_ok');
+  });
+
   it('11 for a request before init, then serves normally', async () => {
     const run = await runCli([request(1, 'memtable_get', { key: 'a' }), init('n1', 2), request(3, 'memtable_get', { key: 'a' })]);
     expect(replyTo(run, 1)).toMatchObject({ type: 'error', code: 11 });
