@@ -9,7 +9,7 @@
  * an sstable_flush waits for its file) stops serving; it and everything after
  * it stay pending until the machine serves again.
  */
-import { encodeReply, errorBody } from '../protocol/encode.js';
+import { encodeEntries, encodeReply, errorBody } from '../protocol/encode.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ErrorCode, MaelstromError, toMaelstromError } from '../protocol/errors.js';
 import { RawJson, sameJsonValue } from '../protocol/rawJson.js';
@@ -207,32 +207,26 @@ function answer(context: NodeContext, store: Store, request: Request): ReplyBody
     case 'init':
       assertOwnNodeId(context, request.nodeId);
       return { type: 'init_ok' };
-    case 'memtable_put': {
-      const { sizeBytes, frozen } = store.put(request.key, request.value.text);
-      return { type: 'memtable_put_ok', size_bytes: sizeBytes, ...(frozen ? { frozen } : {}) };
-    }
+    // Optional members are added when present, not spread in: these are the hot replies.
+    case 'memtable_put':
     case 'memtable_delete': {
-      const { sizeBytes, frozen } = store.delete(request.key);
-      return { type: 'memtable_delete_ok', size_bytes: sizeBytes, ...(frozen ? { frozen } : {}) };
+      const { sizeBytes, frozen } = request.type === 'memtable_put' ? store.put(request.key, request.value.text) : store.delete(request.key);
+      const body: ReplyBody = { type: request.type === 'memtable_put' ? 'memtable_put_ok' : 'memtable_delete_ok', size_bytes: sizeBytes };
+      if (frozen) body.frozen = true;
+      return body;
     }
     case 'memtable_get': {
       const result = store.get(request.key);
-      return {
-        type: 'memtable_get_ok',
-        value: new RawJson(result.value ?? 'null'),
-        found: result.found,
-        source: result.source,
-        ...(result.sstableFile === undefined ? {} : { sstable_file: result.sstableFile }),
-        ...(result.deletedIn === undefined ? {} : { deleted_in: result.deletedIn }),
-      };
+      const body: ReplyBody = { type: 'memtable_get_ok', value: new RawJson(result.value ?? 'null'), found: result.found, source: result.source };
+      if (result.sstableFile !== undefined) body.sstable_file = result.sstableFile;
+      if (result.deletedIn !== undefined) body.deleted_in = result.deletedIn;
+      return body;
     }
     case 'memtable_scan': {
       const { entries, nextStart } = store.scan(request);
-      return {
-        type: 'memtable_scan_ok',
-        entries: entries.map(({ key, value }) => ({ key, value: new RawJson(value) })),
-        ...(nextStart === undefined ? {} : { next_start: nextStart }),
-      };
+      const body: ReplyBody = { type: 'memtable_scan_ok', entries: encodeEntries(entries) };
+      if (nextStart !== undefined) body.next_start = nextStart;
+      return body;
     }
     case 'memtable_stats':
       return { type: 'memtable_stats_ok', state: servingState(context), ...store.stats() };

@@ -29,7 +29,7 @@ export function encodeMessage(src: string, dest: string, body: Record<string, un
  * ASCII names) and none is msg_id or in_reply_to.
  */
 export function encodeReply(src: string, dest: string, body: Record<string, unknown>, msgId: number, inReplyTo: number | undefined): string {
-  let text = '{"src":' + quoted(src) + ',"dest":' + quoted(dest) + ',"body":{';
+  let text = replyHead(src, dest);
   for (const key in body) {
     const value = body[key];
     // The common leaves directly: reply types and sources are a few constant strings, quoted once.
@@ -47,6 +47,39 @@ export function encodeReply(src: string, dest: string, body: Record<string, unkn
 
 /** JSON text of ids and reply constants: a few distinct strings, quoted millions of times. */
 const quotedIds = new Map<string, string>();
+
+/** `{"src":…,"dest":…,"body":{` per sending node, per client: a node answers few clients, many times each. */
+const replyHeads = new Map<string, Map<string, string>>();
+
+function replyHead(src: string, dest: string): string {
+  let heads = replyHeads.get(src);
+  if (heads === undefined) {
+    if (replyHeads.size >= 1024) replyHeads.clear();
+    heads = new Map();
+    replyHeads.set(src, heads);
+  }
+  let head = heads.get(dest);
+  if (head === undefined) {
+    head = '{"src":' + JSON.stringify(src) + ',"dest":' + JSON.stringify(dest) + ',"body":{';
+    if (heads.size >= 4096) heads.clear();
+    heads.set(dest, head);
+  }
+  return head;
+}
+
+/**
+ * `[{"key":…,"value":…},…]` for scan results: keys JSON-quoted, values
+ * spliced as they were written. The generic walk (encodeValue) would visit
+ * every entry object and its members; a scan reply is one string built here.
+ */
+export function encodeEntries(entries: ReadonlyArray<{ key: string; value: string }>): RawJson {
+  let text = '[';
+  for (let i = 0; i < entries.length; i++) {
+    const { key, value } = entries[i];
+    text += (i === 0 ? '{"key":' : ',{"key":') + JSON.stringify(key) + ',"value":' + value + '}';
+  }
+  return new RawJson(text + ']');
+}
 
 function quoted(id: string): string {
   let text = quotedIds.get(id);
@@ -109,7 +142,7 @@ function encodeObject(object: Record<string, unknown>, ancestors: object[]): str
     const member = encodeValue(object[key], key, ancestors);
     if (member === undefined) continue;
     text += first ? '' : ',';
-    text += JSON.stringify(key) + ':' + member;
+    text += quoted(key) + ':' + member;
     first = false;
   }
   return text + '}';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeMessage, encodeReply, errorBody } from '../../src/protocol/encode.js';
+import { encodeEntries, encodeMessage, encodeReply, errorBody } from '../../src/protocol/encode.js';
 import { ErrorCode, MaelstromError } from '../../src/protocol/errors.js';
 import { RawJson } from '../../src/protocol/rawJson.js';
 
@@ -90,6 +90,22 @@ describe('encodeMessage', () => {
         expect(line).not.toContain('\n');
       }),
     );
+  });
+});
+
+describe('encodeEntries', () => {
+  it('property: the text JSON.stringify gives [{key, value}], with each value spliced as written', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ key: fc.string({ unit: 'binary' }), value: fc.jsonValue() })), (entries) => {
+        const raw = entries.map(({ key, value }) => ({ key, value: JSON.stringify(value) }));
+        expect(encodeEntries(raw).text).toBe(JSON.stringify(entries));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps the text a value was written with (1.0 stays 1.0)', () => {
+    expect(encodeEntries([{ key: 'a', value: '1.0' }]).text).toBe('[{"key":"a","value":1.0}]');
   });
 });
 
