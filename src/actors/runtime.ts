@@ -17,12 +17,12 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { Subject, groupBy, mergeMap } from 'rxjs';
-import { type Actor, type InspectionEvent, createActor, waitFor } from 'xstate';
+import { type InspectionEvent, waitFor } from 'xstate';
 import { type Envelope, parseEnvelope } from '../protocol/envelope.js';
 import { LineSplitter } from '../protocol/lineSplitter.js';
 import { OutputSink } from '../protocol/outputSink.js';
+import { type NodeActor, caughtUp, countHosted, idle, retirable, startNodeActor } from './nodeActor.js';
 import type { NodeOptions } from './nodeContext.js';
-import { nodeMachine } from './nodeMachine.js';
 
 export interface RuntimeOptions {
   /** stdin, or any source of chunks; each chunk is handed to the nodes as one batch. */
@@ -41,22 +41,6 @@ export interface RuntimeOptions {
   maxRetiredCounters?: number;
 }
 
-type NodeActor = Actor<typeof nodeMachine>;
-type NodeSnapshot = ReturnType<NodeActor['getSnapshot']>;
-
-/** True iff the node has answered everything it received. */
-function caughtUp(snapshot: NodeSnapshot): boolean {
-  return snapshot.context.pending.length === 0 && snapshot.context.flushWaiter === null;
-}
-
-/** True iff the node has no work under way: caught up and not opening or flushing. */
-function idle(snapshot: NodeSnapshot): boolean {
-  return (
-    caughtUp(snapshot) &&
-    (snapshot.matches('ready') || snapshot.matches('uninitialized') || snapshot.matches({ flushing: 'backoff' }))
-  );
-}
-
 /** Groups a chunk's envelopes by dest, keeping arrival order within each dest. */
 function byDest(envelopes: Envelope[]): Array<{ dest: string; envelopes: Envelope[] }> {
   const groups = new Map<string, Envelope[]>();
@@ -68,11 +52,6 @@ function byDest(envelopes: Envelope[]): Array<{ dest: string; envelopes: Envelop
   return [...groups].map(([dest, list]) => ({ dest, envelopes: list }));
 }
 
-/** True iff the node holds nothing but its msg_id counter: never initialized, nothing pending. */
-function retirable(snapshot: NodeSnapshot): boolean {
-  return snapshot.matches('uninitialized') && caughtUp(snapshot) && snapshot.context.initRequest === null;
-}
-
 /**
  * msg_id counters of retired nodes remembered, oldest forgotten first. Only
  * nodes that never initialized are retired, so one forgotten restarts at 0
@@ -80,60 +59,6 @@ function retirable(snapshot: NodeSnapshot): boolean {
  * memory without end (about 100 bytes each).
  */
 const MAX_RETIRED_COUNTERS = 100_000;
-
-const FLUSH_DONE = /^xstate\.done\.actor\..*flushing\.writing/;
-
-/** Nodes whose store is open or opening: every node not uninitialized. */
-function countHosted(actors: Iterable<NodeActor>): number {
-  let hosted = 0;
-  for (const actor of actors) if (!actor.getSnapshot().matches('uninitialized')) hosted++;
-  return hosted;
-}
-
-function startNodeActor(
-  nodeId: string,
-  nextMsgId: number,
-  nodeOptions: NodeOptions,
-  options: RuntimeOptions,
-  sink: OutputSink,
-  batches: () => number,
-): NodeActor {
-  const log = options.log.child({ node_id: nodeId });
-  let lastState = '';
-  // Transitions are logged from inspection events, which carry the event that caused them.
-  const inspect = (event: InspectionEvent): void => {
-    options.inspect?.(event);
-    if (event.type !== '@xstate.snapshot' || event.actorRef !== actor) return;
-    const snapshot = event.snapshot as NodeSnapshot;
-    if (FLUSH_DONE.test(event.event.type)) {
-      log.debug({ batch: batches() }, 'flush installed');
-      options.onFlushInstalled?.(nodeId);
-    }
-    const state = JSON.stringify(snapshot.value);
-    if (state === lastState) return;
-    lastState = state;
-    // Debug for a new actor's first state: junk dests start (and retire) one each.
-    const level = event.event.type === 'xstate.init' ? 'debug' : 'info';
-    log[level]({ state: snapshot.value, event: event.event.type, batch: batches() }, 'transition');
-  };
-  const actor: NodeActor = createActor(nodeMachine, {
-    input: { nodeId, nextMsgId, options: nodeOptions, log },
-    // xstate's default logger is console.log, i.e. stdout: keep it on stderr.
-    logger: (...args: unknown[]) => log.info({ xstate: args }, 'xstate log'),
-    inspect,
-  });
-  let written: NodeSnapshot['context']['output'] = null;
-  actor.subscribe({
-    next: ({ context: { output } }) => {
-      if (output === null || output === written) return;
-      written = output;
-      sink.writeBatch(output.text);
-    },
-    error: (error) => log.fatal({ err: error }, 'node actor failed'),
-  });
-  actor.start();
-  return actor;
-}
 
 /** Runs nodes over `input` until it ends and all work is finished. */
 export async function runNodes(options: RuntimeOptions): Promise<void> {
@@ -166,7 +91,7 @@ export async function runNodes(options: RuntimeOptions): Promise<void> {
     )
     .subscribe((perNode) => {
       const nodeId = perNode.key;
-      const actor = startNodeActor(nodeId, retiredCounters.get(nodeId) ?? 0, nodeOptions, options, sink, () => batch);
+      const actor = startNodeActor({ nodeId, nextMsgId: retiredCounters.get(nodeId) ?? 0, nodeOptions, log, sink, batches: () => batch, inspect: options.inspect, onFlushInstalled: options.onFlushInstalled });
       retiredCounters.delete(nodeId);
       actors.set(nodeId, actor);
       perNode.subscribe(({ envelopes }) => actor.send({ type: 'requests', envelopes }));

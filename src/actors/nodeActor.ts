@@ -1,0 +1,94 @@
+/**
+ * One node's actor as the runtime runs it: started with its replies wired to
+ * the stdout sink (each new `context.output`, once) and its transitions to
+ * the log, plus the questions the runtime asks of a node's snapshot.
+ */
+import type { Logger } from 'pino';
+import { type Actor, type InspectionEvent, createActor } from 'xstate';
+import type { OutputSink } from '../protocol/outputSink.js';
+import type { NodeOptions } from './nodeContext.js';
+import { nodeMachine } from './nodeMachine.js';
+
+export type NodeActor = Actor<typeof nodeMachine>;
+export type NodeSnapshot = ReturnType<NodeActor['getSnapshot']>;
+
+/** True iff the node has answered everything it received. */
+export function caughtUp(snapshot: NodeSnapshot): boolean {
+  return snapshot.context.pending.length === 0 && snapshot.context.flushWaiter === null;
+}
+
+/** True iff the node has no work under way: caught up and not opening or flushing. */
+export function idle(snapshot: NodeSnapshot): boolean {
+  return (
+    caughtUp(snapshot) &&
+    (snapshot.matches('ready') || snapshot.matches('uninitialized') || snapshot.matches({ flushing: 'backoff' }))
+  );
+}
+
+/** True iff the node holds nothing but its msg_id counter: never initialized, nothing pending. */
+export function retirable(snapshot: NodeSnapshot): boolean {
+  return snapshot.matches('uninitialized') && caughtUp(snapshot) && snapshot.context.initRequest === null;
+}
+
+/** Nodes whose store is open or opening: every node not uninitialized. */
+export function countHosted(actors: Iterable<NodeActor>): number {
+  let hosted = 0;
+  for (const actor of actors) if (!actor.getSnapshot().matches('uninitialized')) hosted++;
+  return hosted;
+}
+
+const FLUSH_DONE = /^xstate\.done\.actor\..*flushing\.writing/;
+
+export interface NodeActorOptions {
+  nodeId: string;
+  /** msg_id of its first message: 0, or a retired actor's counter (runtime.ts). */
+  nextMsgId: number;
+  nodeOptions: NodeOptions;
+  /** The process logger; the actor logs through a child carrying node_id. */
+  log: Logger;
+  sink: OutputSink;
+  /** The stdin batch being served, for logs. */
+  batches: () => number;
+  inspect?: (event: InspectionEvent) => void;
+  onFlushInstalled?: (nodeId: string) => void;
+}
+
+/** Creates and starts a node actor whose replies go to `sink` and whose transitions are logged. */
+export function startNodeActor({ nodeId, nextMsgId, nodeOptions, log: processLog, sink, batches, inspect: inspector, onFlushInstalled }: NodeActorOptions): NodeActor {
+  const log = processLog.child({ node_id: nodeId });
+  let lastState = '';
+  // Transitions are logged from inspection events, which carry the event that caused them.
+  const inspect = (event: InspectionEvent): void => {
+    inspector?.(event);
+    if (event.type !== '@xstate.snapshot' || event.actorRef !== actor) return;
+    const snapshot = event.snapshot as NodeSnapshot;
+    if (FLUSH_DONE.test(event.event.type)) {
+      log.debug({ batch: batches() }, 'flush installed');
+      onFlushInstalled?.(nodeId);
+    }
+    const state = JSON.stringify(snapshot.value);
+    if (state === lastState) return;
+    lastState = state;
+    // Debug for a new actor's first state: junk dests start (and retire) one each.
+    const level = event.event.type === 'xstate.init' ? 'debug' : 'info';
+    log[level]({ state: snapshot.value, event: event.event.type, batch: batches() }, 'transition');
+  };
+  const actor: NodeActor = createActor(nodeMachine, {
+    input: { nodeId, nextMsgId, options: nodeOptions, log },
+    // xstate's default logger is console.log, i.e. stdout: keep it on stderr.
+    logger: (...args: unknown[]) => log.info({ xstate: args }, 'xstate log'),
+    inspect,
+  });
+  let written: NodeSnapshot['context']['output'] = null;
+  actor.subscribe({
+    next: ({ context: { output } }) => {
+      if (output === null || output === written) return;
+      written = output;
+      sink.writeBatch(output.text);
+    },
+    error: (error) => log.fatal({ err: error }, 'node actor failed'),
+  });
+  actor.start();
+  return actor;
+}
+
