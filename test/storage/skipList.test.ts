@@ -17,21 +17,32 @@ function scan<V>(it: SkipListIterator<V>, limit = Infinity): Array<[string, V]> 
 interface LinkView {
   entries: unknown[];
   next0: Int32Array;
+  mid0: Int32Array;
   tower: Int32Array;
   height: number;
   prefix: string;
   unitBits: number;
 }
 
-/** enc(key) of invariant (4), computed independently: [hi, lo] as the tower stores them. */
+/**
+ * enc(key) of invariant (4), computed independently: [hi, mid] as links and
+ * level0 store them. A window of 3 thirds (2 units each at 7 bits, 1 at 16):
+ * hi packs thirds 0-1, mid thirds 1-2; a unit too wide for unitBits clamps it
+ * and every later one to the maximum; a key without the prefix has mid 0.
+ */
 function expectedOrderPrefix(key: string, prefix: string, unitBits: number): [number, number] {
-  const perHalf = unitBits === 7 ? 4 : 2;
-  const units = Array.from({ length: 2 * perHalf }, (_, i) => {
+  if (!key.startsWith(prefix)) return [key < prefix ? -Infinity : Infinity, 0];
+  const third = unitBits === 7 ? 2 : 1;
+  const max = 2 ** unitBits - 1;
+  let clamped = false;
+  const units = Array.from({ length: 3 * third }, (_, i) => {
     const at = prefix.length + i;
-    return at < key.length ? key.charCodeAt(at) : 0;
+    const unit = at < key.length ? key.charCodeAt(at) : 0;
+    clamped ||= unit > max;
+    return clamped ? max : unit;
   });
   const pack = (part: number[]) => part.reduce((acc, unit) => acc * 2 ** unitBits + unit, 0) - 2 ** 31;
-  return [pack(units.slice(0, perHalf)), pack(units.slice(perHalf))];
+  return [pack(units.slice(0, 2 * third)), pack(units.slice(third))];
 }
 
 /**
@@ -42,13 +53,18 @@ function expectedOrderPrefix(key: string, prefix: string, unitBits: number): [nu
 function expectWellFormed(list: SkipList<unknown>): void {
   const view = list as unknown as LinkView;
   let below = new Set<number>();
-  for (let x = view.next0[0]; x !== 0; x = view.next0[x]) below.add(x);
+  for (let x = view.next0[0]; x !== 0; x = view.next0[x]) {
+    below.add(x);
+    const key = view.entries[2 * x] as string;
+    const mid = expectedOrderPrefix(key, view.prefix, view.unitBits)[1];
+    if (view.mid0[x] !== mid) expect.fail(`node ${JSON.stringify(key)} has mid ${view.mid0[x]}, not ${mid}`);
+  }
   expect(below.size).toBe(list.size);
   expect([7, 16]).toContain(view.unitBits);
   for (let level = 1; level < view.height; level++) {
     const here = new Set<number>();
     let previous: string | undefined;
-    // A tower: [lo, id, then per level l >= 1 (link, the linked key's hi)]; hi lives only in the links to it.
+    // A tower: [mid, id, then per level l >= 1 (link, the linked key's hi)]; hi lives only in the links to it.
     for (let linkAt = 2 * level, b = view.tower[linkAt]; b !== 0; linkAt = b + 2 * level, b = view.tower[linkAt]) {
       const id = view.tower[b + 1];
       const key = view.entries[2 * id] as string;
@@ -59,7 +75,7 @@ function expectWellFormed(list: SkipList<unknown>): void {
       }
       if (level === 1) {
         if (!key.startsWith(view.prefix)) expect.fail(`tall key ${JSON.stringify(key)} lacks prefix ${JSON.stringify(view.prefix)}`);
-        if (view.unitBits === 7 && /[^\x00-\x7f]/.test(key.slice(view.prefix.length, view.prefix.length + 8))) {
+        if (view.unitBits === 7 && /[^\x00-\x7f]/.test(key.slice(view.prefix.length, view.prefix.length + 6))) {
           expect.fail(`tall key ${JSON.stringify(key)} has a non-ASCII unit in its 7-bit window`);
         }
         const stored = [view.tower[linkAt + 1], view.tower[b]];
@@ -245,6 +261,31 @@ describe('SkipList', () => {
       it.seekGE(probe);
       expect(it.valid() ? it.key() : undefined).toBe(sorted.find((k) => k >= probe));
     }
+  });
+
+  it('decides level 0 by mid only between nodes whose top is the target\'s, also for targets outside the prefix in 16-bit windows', () => {
+    // 16-bit units and a first unit U+8000, whose top (hi >> 16) is 0 as is
+    // that of ±Infinity and NaN: a target outside the prefix must still
+    // compare by string. Heights alternate so short nodes sit between tall ones.
+    let draw = 0;
+    const list = new SkipList<number>(() => (draw++ % 2 === 0 ? 0.9 : 0));
+    // Short, tall, short, tall...: the tall ones set the prefix to 'p' and, with U+9000, 16-bit units.
+    const keys = ['p\u8000a', 'p\u8000b', 'p\u8000c', 'p\u9000', 'p\u8000d', 'p\u8000e', 'p\u8000f', 'p\u8000g'];
+    keys.forEach((k, i) => list.set(k, i));
+    const view = list as unknown as LinkView;
+    expect(view.prefix).toBe('p');
+    expect(view.unitBits).toBe(16);
+    expectWellFormed(list);
+    const sorted = [...keys].sort();
+    const it = list.iterator();
+    for (const probe of ['', 'a', 'p', 'o\uffff', 'p\u7fff', 'p\u8000', 'p\u8000c', 'p\u8001', 'q', '\uffff']) {
+      it.seekGE(probe);
+      expect(it.valid() ? it.key() : undefined).toBe(sorted.find((k) => k >= probe));
+      expect(list.get(probe)).toBe(keys.includes(probe) ? keys.indexOf(probe) : undefined);
+    }
+    list.set('a', 100); // below the prefix: a set from the head
+    list.set('q', 101); // above it
+    expect(allEntries(list).map(([k]) => k)).toEqual([...keys, 'a', 'q'].sort());
   });
 
   it('halves a long prefix on a shrink once the list is large, staying correct', () => {
