@@ -167,7 +167,7 @@ export class SkipList<V> {
       }
       knownNotLess = tower[x + LINK + 2 * level];
     }
-    const found = this.seekLevel0(key, x, xHi, knownNotLess);
+    const found = this.seekLevel0(key, tower[x + ID], x, xHi, knownNotLess);
     if (found === NIL || this.foundAbove) return undefined;
     return entries[2 * found] === key ? (entries[2 * found + 1] as V) : undefined;
   }
@@ -271,7 +271,7 @@ export class SkipList<V> {
    */
   private descend(key: string, x: number, level: number, preds: Int32Array): number {
     if (level === 0) {
-      const found = this.seekLevel0(key, x, -Infinity, NIL, true);
+      const found = this.seekLevel0(key, x, NIL, NaN, NIL);
       preds[0] = this.levelZeroPred;
       return found;
     }
@@ -295,29 +295,29 @@ export class SkipList<V> {
       }
       preds[level] = x;
     }
-    const found = this.seekLevel0(key, x, xHi, knownNotLess);
+    const found = this.seekLevel0(key, tower[x + ID], x, xHi, knownNotLess);
     preds[0] = this.levelZeroPred;
     return found;
   }
 
   /**
-   * The level-0 end of every search: from node x (a tower base, or an id when
-   * `fromId`), whose key < key, to the first node whose key >= key, stopping
-   * at `stop` (x's level-1 successor, a tower base, known >= key) if it comes
-   * first; returns that node's id (NIL past the end), leaves the last node <
-   * key in levelZeroPred and sets foundAbove. Writes no preds[] (3). xHi:
-   * x's hi (4), NaN if unknown. Between x and stop every key shares their
-   * top when both equal key's, so mid decides there unless it ties, and no
-   * key string is read.
+   * The level-0 end of every search: from node xi (an id), whose key < key,
+   * to the first node whose key >= key, stopping at `stop` if it comes first;
+   * returns that node's id (NIL past the end), leaves the last node < key in
+   * levelZeroPred and sets foundAbove. Writes no preds[] (3). When xi is a
+   * tall node reached from above: x its tower base, xHi its hi (4) (NaN if
+   * unknown), and stop its level-1 successor (a tower base, known >= key);
+   * else x and stop are NIL. Between x and stop every key shares their top
+   * when both equal key's, so mid decides there unless it ties, and no key
+   * string is read.
    */
-  private seekLevel0(key: string, x: number, xHi: number, stop: number, fromId = false): number {
+  private seekLevel0(key: string, xi: number, x: number, xHi: number, stop: number): number {
     const entries = this.entries as string[];
     const next0 = this.next0;
     const mid0 = this.mid0;
     const tower = this.tower;
     const hi = this.targetHi;
     const mid = this.targetMid;
-    let xi = fromId ? x : tower[x + ID];
     let stopId = NIL;
     let byMid = false;
     let stopAbove = false;
