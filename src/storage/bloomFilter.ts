@@ -64,7 +64,8 @@ export function fmix32(h: number): number {
 /** Scratch space for hashing string keys; requests are synchronous, so one suffices. */
 let scratch: Buffer = Buffer.allocUnsafe(256);
 
-function hashKey(key: string): number {
+/** The filter hash of `key` (a real key, not a sort key): computed once, it can probe any number of filters. */
+export function keyHash(key: string): number {
   if (scratch.length < key.length * 3) scratch = Buffer.allocUnsafe(key.length * 3);
   return bloomHash(scratch, 0, scratch.write(key, 0, 'utf8'));
 }
@@ -102,7 +103,7 @@ export class BloomFilterBuilder {
   }
 
   addKey(key: string): void {
-    this.addHash(hashKey(key));
+    this.addHash(keyHash(key));
   }
 
   /** The serialized filter of every key added so far. */
@@ -183,6 +184,6 @@ export class BloomFilter {
 
   /** False iff `key` (a real key, not a sort key) was not added. */
   mayContain(key: string): boolean {
-    return this.mayContainHash(hashKey(key));
+    return this.mayContainHash(keyHash(key));
   }
 }

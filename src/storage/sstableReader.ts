@@ -13,7 +13,7 @@
  *       strictly ascending order; the decoder iterators use checks the order.
  *       Point lookups search a block in place and decode only their answer.
  */
-import { BloomFilter } from './bloomFilter.js';
+import { BloomFilter, keyHash } from './bloomFilter.js';
 import { corruption, StorageError } from './errors.js';
 import type { FileSystem } from './fileSystem.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from './iterator.js';
@@ -33,12 +33,15 @@ import type { SSTableProperties } from './sstableWriter.js';
 
 export interface SSTableGetResult {
   /** An entry exists, maybe a tombstone. */
-  found: boolean;
-  value: EntryValue;
-  bloomMayContain: boolean;
+  readonly found: boolean;
+  readonly value: EntryValue;
+  readonly bloomMayContain: boolean;
   /** Positioned reads this call made (0 when the filter or the block cache answered). */
-  diskReads: number;
+  readonly diskReads: number;
 }
+
+/** The answer of every lookup the Bloom filter rules out: one object, not one a file a miss. */
+const FILTERED_OUT: SSTableGetResult = Object.freeze({ found: false, value: null, bloomMayContain: false, diskReads: 0 });
 
 /** Data blocks each reader keeps (raw for lookups, decoded for iterators), least recently used evicted first. */
 const BLOCK_CACHE_BLOCKS = 32;
@@ -141,14 +144,13 @@ export class SSTableReader {
   /**
    * Point lookup by sort key: the Bloom filter (a negative answer costs no
    * read), then the index, then one block, searched in place by its restart
-   * points: nothing of the block but the answer is decoded.
+   * points: nothing of the block but the answer is decoded. `hash` is
+   * keyHash of the key, for a caller that probes several files.
    */
-  get(sortKey: string): SSTableGetResult {
+  get(sortKey: string, hash = keyHash(fromSortKey(sortKey))): SSTableGetResult {
+    if (!this.filter.mayContainHash(hash)) return FILTERED_OUT;
     const before = this.reads;
     const key = fromSortKey(sortKey);
-    if (!this.filter.mayContain(key)) {
-      return { found: false, value: null, bloomMayContain: false, diskReads: 0 };
-    }
     const blockIndex = lowerBound(this.lastKeys, sortKey);
     if (blockIndex < this.lastKeys.length) {
       const what = `${this.path}: data block ${blockIndex}`;

@@ -22,6 +22,7 @@
  * when to freeze and flush; the Store does it.
  */
 import { basename, join } from 'node:path';
+import { keyHash } from './bloomFilter.js';
 import { type FileSystem, nodeFileSystem } from './fileSystem.js';
 import { type EntryValue, TOMBSTONE } from './iterator.js';
 import { fromSortKey, toSortKey } from './keyOrder.js';
@@ -277,8 +278,10 @@ export class Store {
       const inFrozen = this.frozen[i].get(sortKey);
       if (inFrozen !== undefined) return answered(inFrozen, 'immutable');
     }
+    if (this.sstables.length === 0) return { found: false, value: null, source: 'memtable' };
+    const hash = keyHash(key); // once for every file's Bloom filter
     for (const reader of this.sstables) {
-      const result = reader.get(sortKey);
+      const result = reader.get(sortKey, hash);
       if (result.found) return answered(result.value, 'sstable', fileName(reader));
     }
     return { found: false, value: null, source: 'memtable' };
