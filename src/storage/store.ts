@@ -278,11 +278,12 @@ export class Store {
       const inFrozen = this.frozen[i].get(sortKey);
       if (inFrozen !== undefined) return answered(inFrozen, 'immutable');
     }
-    if (this.sstables.length === 0) return { found: false, value: null, source: 'memtable' };
-    const hash = keyHash(key); // once for every file's Bloom filter
-    for (const reader of this.sstables) {
-      const result = reader.get(sortKey, hash);
-      if (result.found) return answered(result.value, 'sstable', fileName(reader));
+    if (this.sstables.length > 0) {
+      const hash = keyHash(key); // once for every file's Bloom filter
+      for (const reader of this.sstables) {
+        const result = reader.get(sortKey, hash);
+        if (result.found) return answered(result.value, 'sstable', fileName(reader));
+      }
     }
     return { found: false, value: null, source: 'memtable' };
   }
