@@ -79,8 +79,15 @@ const LINK = ID - 1;
 const HEAD_TOWER_SLOTS = LINK + 2 * MAX_HEIGHT;
 /** Units in a 7-bit window (4); a 16-bit window has 3. */
 const ASCII_WINDOW = 6;
-/** Above this many tall nodes a prefix that must shrink at least halves, so refits stay O(log key length) times. */
+/** Above this many tall nodes a prefix that must shrink at least halves, so refits stay O(log MAX_PREFIX) times. */
 const EXACT_REFIT_LIMIT = 1024;
+/**
+ * Units a prefix (4) keeps at most. Each refit shortens the prefix, so this
+ * bounds how many run before EXACT_REFIT_LIMIT tall nodes, and the work of
+ * each startsWith. Without it, 1,000 puts of 1 KB keys whose shared run
+ * shrank by one unit each took 10 s: a refit per put, each over every node.
+ */
+const MAX_PREFIX = 64;
 
 export interface SkipListIterator<V> {
   /** Positions at the first key >= target (a sort key); invalid if none. */
@@ -438,14 +445,14 @@ export class SkipList<V> {
 
   /**
    * Restores (4) for a new tall key that does not fit: the longest prefix all
-   * tall keys and this one share (or, for a large list, at most half the old
-   * one, bounding how often this runs), 7 bits if every window allows, and
+   * tall keys and this one share, at most MAX_PREFIX units (or, for a large
+   * list, at most half the old one, bounding how often this runs), 7 bits if every window allows, and
    * every node re-encoded: mid in mid0 and towers, hi in every link. Walks
    * every level.
    */
   private refitOrder(key: string): void {
     let prefix: string;
-    if (this.tallNodes === 0) prefix = key;
+    if (this.tallNodes === 0) prefix = key.slice(0, MAX_PREFIX);
     else if (key.startsWith(this.prefix)) prefix = this.prefix;
     else {
       const old = this.prefix;

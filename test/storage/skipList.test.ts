@@ -288,6 +288,21 @@ describe('SkipList', () => {
     expect(allEntries(list).map(([k]) => k)).toEqual([...keys, 'a', 'q'].sort());
   });
 
+  it('keeps at most 64 units of prefix, so keys sharing a long run that shrinks one unit a put stay correct and cheap', () => {
+    // Each key shares one unit less of the run with the keys before it: with an uncapped prefix, a refit a put.
+    const list = new SkipList<number>(() => 0);
+    const view = list as unknown as LinkView;
+    const keys = Array.from({ length: 300 }, (_, i) => `${'a'.repeat(300 - i)}b${i}`);
+    keys.forEach((k, i) => list.set(k, i));
+    expect(view.prefix.length).toBeLessThanOrEqual(64);
+    expectWellFormed(list);
+    expect(allEntries(list).map(([k]) => k)).toEqual([...keys].sort());
+    for (const [i, k] of keys.entries()) expect(list.get(k)).toBe(i);
+    const long = new SkipList<number>(() => 0);
+    long.set('x'.repeat(10_000), 1);
+    expect((long as unknown as LinkView).prefix).toBe('x'.repeat(64));
+  });
+
   it('halves a long prefix on a shrink once the list is large, staying correct', () => {
     const list = new SkipList<number>(() => 0);
     const view = list as unknown as LinkView;
