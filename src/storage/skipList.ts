@@ -397,7 +397,6 @@ export class SkipList<V> {
     return this.descend(key, preds[level], level, preds);
   }
 
-
   /** REQUIRES: preds[] holds key's predecessors at every level (a descend into this.preds just ran), `fits` from encodeTarget(key). */
   private insertAfterPreds(key: string, value: V, fits: boolean): void {
     const node = this.entries.length >>> 1;
@@ -446,9 +445,9 @@ export class SkipList<V> {
   /**
    * Restores (4) for a new tall key that does not fit: the longest prefix all
    * tall keys and this one share, at most MAX_PREFIX units (or, for a large
-   * list, at most half the old one, bounding how often this runs), 7 bits if every window allows, and
-   * every node re-encoded: mid in mid0 and towers, hi in every link. Walks
-   * every level.
+   * list, at most half the old one, bounding how often this runs), 7 bits if
+   * every window allows, and every node re-encoded: mid in mid0 and towers,
+   * hi in every link. Walks every level.
    */
   private refitOrder(key: string): void {
     let prefix: string;
