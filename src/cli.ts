@@ -13,6 +13,7 @@ import { type Config, ConfigError, HELP, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { parseReplayLog, replay } from './replay.js';
 import { faultInjectingFileSystem, planFromFile } from './storage/faultInjection.js';
+import { FileHandleCache } from './storage/fileHandleCache.js';
 import { type FileSystem, nodeFileSystem } from './storage/fileSystem.js';
 
 async function main(): Promise<number> {
@@ -72,7 +73,7 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
     log.info({ url: config.inspect }, 'streaming to the Stately inspector');
   }
   log.info(
-    { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes },
+    { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles },
     'starting',
   );
   try {
@@ -87,6 +88,7 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
         memtableMaxBytes: config.memtableMaxBytes,
         maxImmutable: config.maxImmutable,
         fs,
+        openFiles: new FileHandleCache(fs, config.maxOpenFiles),
         // Without --data-dir nothing outlives the process, so there is nothing to log ahead for.
         wal: temporary ? undefined : { sync: config.sync === 'always' },
       },
@@ -122,7 +124,7 @@ async function runReplay(logFile: string, config: Config, { log, dataRoot, fs }:
     maxNodes: plan.settings.maxNodes ?? config.maxNodes,
   };
   log.info({ log_file: logFile, batches: plan.batches.length, memtable_max_bytes: settings.memtableMaxBytes, max_immutable: settings.maxImmutable }, 'replaying');
-  await replay(plan, { output: process.stdout, log, dataRoot, fs, maxLineBytes: config.maxLineBytes, ...settings });
+  await replay(plan, { output: process.stdout, log, dataRoot, fs, maxLineBytes: config.maxLineBytes, maxOpenFiles: config.maxOpenFiles, ...settings });
   return 0;
 }
 

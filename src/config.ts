@@ -3,6 +3,7 @@
  * environment variable, which wins over the default.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_OPEN_FILES } from './storage/fileHandleCache.js';
 
 export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 
@@ -15,6 +16,8 @@ export interface Config {
   maxImmutable: number;
   /** Nodes one process may host (open stores); an init past it is answered 10. */
   maxNodes: number;
+  /** SSTable descriptors the process keeps open at most; the rest are opened again when read. */
+  maxOpenFiles: number;
   logLevel: string;
   maxLineBytes: number;
   /** With --data-dir: fdatasync every WAL group commit ('always') or leave it to the OS ('none'). */
@@ -48,6 +51,10 @@ Options (each also read from the environment variable shown):
   --max-nodes N              nodes (distinct initialized dests) this process may
                              host; an init past them is answered error 10
                              (MEMTABLE_MAX_NODES, default 256)
+  --max-open-files N         SSTable files kept open at once, across all nodes;
+                             the least recently read is closed and opened again
+                             when next read. Keep it well under ulimit -n
+                             (MEMTABLE_MAX_OPEN_FILES, default 500)
   --max-line-bytes N         skip input lines longer than N bytes
                              (MEMTABLE_MAX_LINE_BYTES, default 67108864)
   --log-level LEVEL          fatal, error, warn, info, debug, trace or silent
@@ -92,6 +99,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
         'memtable-max-bytes': { type: 'string' },
         'max-immutable': { type: 'string' },
         'max-nodes': { type: 'string' },
+        'max-open-files': { type: 'string' },
         'max-line-bytes': { type: 'string' },
         sync: { type: 'string' },
         'log-level': { type: 'string' },
@@ -126,6 +134,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
     memtableMaxBytes: positiveInteger('--memtable-max-bytes', flags['memtable-max-bytes'] ?? env.MEMTABLE_MAX_BYTES ?? '4194304'),
     maxImmutable: positiveInteger('--max-immutable', flags['max-immutable'] ?? env.MEMTABLE_MAX_IMMUTABLE ?? '4'),
     maxNodes: positiveInteger('--max-nodes', flags['max-nodes'] ?? env.MEMTABLE_MAX_NODES ?? '256'),
+    maxOpenFiles: positiveInteger('--max-open-files', flags['max-open-files'] ?? env.MEMTABLE_MAX_OPEN_FILES ?? String(DEFAULT_MAX_OPEN_FILES)),
     maxLineBytes: positiveInteger('--max-line-bytes', flags['max-line-bytes'] ?? env.MEMTABLE_MAX_LINE_BYTES ?? '67108864'),
     logLevel,
     sync,

@@ -15,6 +15,7 @@ import { setImmediate } from 'node:timers';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { runNodes } from './actors/runtime.js';
+import { FileHandleCache } from './storage/fileHandleCache.js';
 import type { FileSystem } from './storage/fileSystem.js';
 
 export interface ReplayPlan {
@@ -73,6 +74,7 @@ export interface ReplayOptions {
   memtableMaxBytes: number;
   maxImmutable: number;
   maxNodes: number;
+  maxOpenFiles: number;
 }
 
 /** Feeds the plan's batches to fresh nodes, keeping flush installs where the log had them. */
@@ -123,6 +125,7 @@ export async function replay(plan: ReplayPlan, options: ReplayOptions): Promise<
       memtableMaxBytes: options.memtableMaxBytes,
       maxImmutable: options.maxImmutable,
       fs: options.fs,
+      openFiles: new FileHandleCache(options.fs, options.maxOpenFiles),
       holdFlush,
     },
     onFlushInstalled: (nodeId) => {

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Envelope } from '../protocol/envelope.js';
+import type { FileHandleCache } from '../storage/fileHandleCache.js';
 import type { FileSystem } from '../storage/fileSystem.js';
 import type { Store } from '../storage/store.js';
 
@@ -13,6 +14,8 @@ export interface NodeOptions {
   memtableMaxBytes: number;
   maxImmutable: number;
   fs: FileSystem;
+  /** SSTable descriptors, shared by every node of the process (over `fs`); default: each store its own. */
+  openFiles?: FileHandleCache;
   /** Write-ahead log, with --data-dir only; `sync` fdatasyncs each group commit. */
   wal?: { sync: boolean };
   /** The process-wide cap on hosted nodes, checked when an init would open this node's store. */

@@ -15,6 +15,7 @@
  */
 import { BloomFilter, keyHash } from './bloomFilter.js';
 import { corruption, StorageError } from './errors.js';
+import { FileHandleCache } from './fileHandleCache.js';
 import type { FileSystem } from './fileSystem.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from './iterator.js';
 import { fromSortKey, toSortKey } from './keyOrder.js';
@@ -65,8 +66,9 @@ export class SSTableReader {
   readonly path: string;
   readonly properties: SSTableProperties;
 
-  private readonly fs: FileSystem;
-  private fd: number | null;
+  /** Where this file's descriptor is kept (and, past its capacity, closed and opened again). */
+  private readonly files: FileHandleCache;
+  private closed = false;
   private readonly filter: BloomFilter;
   /** Data block i holds keys <= lastKeys[i] (sort keys) and sits at handles[i]. */
   private readonly lastKeys: string[];
@@ -75,12 +77,11 @@ export class SSTableReader {
   private readonly decodedCache = new Map<number, DecodedBlock>();
   private reads = 0;
 
-  private constructor(fs: FileSystem, path: string, fd: number) {
-    this.fs = fs;
+  private constructor(files: FileHandleCache, path: string) {
+    this.files = files;
     this.path = path;
-    this.fd = fd;
 
-    const fileSize = this.io(() => fs.sizeSync(fd));
+    const fileSize = this.io(() => files.size(path));
     if (fileSize < FOOTER_SIZE) throw corruption(`${path}: ${fileSize} bytes is too short for an SSTable`);
     const metaEnd = fileSize - FOOTER_SIZE;
     const footer = decodeFooter(this.readAt(metaEnd, FOOTER_SIZE));
@@ -119,19 +120,15 @@ export class SSTableReader {
   /**
    * Opens synchronously: reads the footer, index, filter and properties and
    * keeps them in memory. Throws STORAGE_CORRUPTION for a truncated, damaged
-   * or foreign file, STORAGE_IO if the file system fails.
+   * or foreign file, STORAGE_IO if the file system fails. `files` holds the
+   * descriptor (a store shares one across its SSTables); by default the
+   * reader gets a cache of its own, so its file stays open.
    */
-  static open(fs: FileSystem, path: string): SSTableReader {
-    let fd: number;
+  static open(fs: FileSystem, path: string, files = new FileHandleCache(fs, 1)): SSTableReader {
     try {
-      fd = fs.openReadSync(path);
+      return new SSTableReader(files, path);
     } catch (error) {
-      throw new StorageError('STORAGE_IO', `${path}: cannot open SSTable`, { cause: error });
-    }
-    try {
-      return new SSTableReader(fs, path, fd);
-    } catch (error) {
-      fs.closeSync(fd);
+      files.forget(path);
       throw error;
     }
   }
@@ -171,12 +168,11 @@ export class SSTableReader {
 
   /** Closes the file; later reads throw. Idempotent. */
   close(): void {
-    if (this.fd === null) return;
-    const fd = this.fd;
-    this.fd = null;
+    if (this.closed) return;
+    this.closed = true;
     this.rawCache.clear();
     this.decodedCache.clear();
-    this.io(() => this.fs.closeSync(fd));
+    this.io(() => this.files.forget(this.path));
   }
 
   /** The number of data blocks. For SSTableIterator. */
@@ -227,10 +223,9 @@ export class SSTableReader {
   }
 
   private readAt(position: number, length: number): Buffer {
-    const fd = this.fd;
-    if (fd === null) throw new Error(`${this.path}: SSTableReader is closed`);
+    if (this.closed) throw new Error(`${this.path}: SSTableReader is closed`);
     const buf = Buffer.allocUnsafe(length);
-    const n = this.io(() => this.fs.readSync(fd, buf, position));
+    const n = this.io(() => this.files.read(this.path, buf, position));
     if (n !== length) throw corruption(`${this.path}: truncated (wanted ${length} bytes at ${position}, got ${n})`);
     return buf;
   }

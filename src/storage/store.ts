@@ -23,6 +23,7 @@
  */
 import { basename, join } from 'node:path';
 import { keyHash } from './bloomFilter.js';
+import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from './fileHandleCache.js';
 import { type FileSystem, nodeFileSystem } from './fileSystem.js';
 import { type EntryValue, TOMBSTONE } from './iterator.js';
 import { fromSortKey, toSortKey } from './keyOrder.js';
@@ -48,6 +49,11 @@ export interface StoreOptions {
   memtableMaxBytes: number;
   maxImmutable: number;
   fs?: FileSystem;
+  /**
+   * Where SSTable descriptors are kept, over `fs`: the CLI shares one across
+   * every store of the process. Default: DEFAULT_MAX_OPEN_FILES of its own.
+   */
+  openFiles?: FileHandleCache;
   /** Write-ahead log: absent for none; `sync` fdatasyncs every commit. */
   wal?: { sync: boolean };
 }
@@ -143,8 +149,9 @@ export class Store {
    * Throws STORAGE_CORRUPTION for damage it must not paper over.
    */
   static async open(options: StoreOptions): Promise<Store> {
-    const resolved = { fs: nodeFileSystem, ...options };
-    const { fs, dir } = resolved;
+    const fs = options.fs ?? nodeFileSystem;
+    const resolved = { ...options, fs, openFiles: options.openFiles ?? new FileHandleCache(fs, DEFAULT_MAX_OPEN_FILES) };
+    const { dir, openFiles } = resolved;
     await fs.mkdirp(dir);
     const manifest = (await readManifest(fs, dir)) ?? { nextFileNumber: 1, minLiveWal: 0, sstables: [] };
     const live = new Set(manifest.sstables);
@@ -168,7 +175,7 @@ export class Store {
     }
     const readers: SSTableReader[] = [];
     try {
-      for (const name of manifest.sstables) readers.push(SSTableReader.open(fs, join(dir, name)));
+      for (const name of manifest.sstables) readers.push(SSTableReader.open(fs, join(dir, name), openFiles));
     } catch (error) {
       for (const reader of readers) reader.close();
       throw error;
@@ -326,7 +333,7 @@ export class Store {
   async flushOldest(): Promise<FlushedTable> {
     const memtable = this.frozen[0];
     if (memtable === undefined) throw new Error('flushOldest: no frozen MemTable');
-    const { fs, dir } = this.options;
+    const { fs, dir, openFiles } = this.options;
     const file = sstableFileName(this.nextFileNumber++);
     const tmpPath = join(dir, `${file}.tmp`);
     let reader: SSTableReader | undefined;
@@ -334,7 +341,7 @@ export class Store {
       const properties = await writeSSTable(fs, tmpPath, memtable.iterator());
       await fs.rename(tmpPath, join(dir, file));
       await fs.syncDir(dir);
-      reader = SSTableReader.open(fs, join(dir, file));
+      reader = SSTableReader.open(fs, join(dir, file), openFiles);
       await writeManifest(fs, dir, {
         nextFileNumber: this.nextFileNumber,
         // The oldest MemTable still only in memory (and its WAL) once this one is on disk.

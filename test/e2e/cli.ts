@@ -27,6 +27,8 @@ export interface CliOptions {
   args?: string[];
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Runs the CLI under `ulimit -n` of this many descriptors. */
+  openFilesLimit?: number;
 }
 
 /** Feeds `input` (objects are JSON-encoded, strings written as they are, each plus '\n') and waits for exit. */
@@ -37,7 +39,12 @@ export function runCli(input: Array<object | string>, options: CliOptions = {}):
 
 export function runCliRaw(stdin: string | Buffer, options: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...(options.args ?? [])], {
+    const argv = [CLI, ...(options.args ?? [])];
+    const [command, args] =
+      options.openFilesLimit === undefined
+        ? [process.execPath, argv]
+        : ['/bin/sh', ['-c', `ulimit -n ${options.openFilesLimit} && exec "$0" "$@"`, process.execPath, ...argv]];
+    const child = spawn(command, args, {
       env: { ...process.env, LOG_LEVEL: 'info', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

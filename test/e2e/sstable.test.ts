@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempDirs } from '../support/tempDirs.js';
-import { CLI, init, replyTo, request, runCli } from './cli.js';
+import { CLI, init, logLines, replyTo, request, runCli } from './cli.js';
 
 const freshDir = useTempDirs('e2e-sstable');
 
@@ -106,6 +106,31 @@ describe('data folder', () => {
     });
     expect(replyTo(second, 2)).toMatchObject({ found: true, value: { n: 1 }, source: 'sstable' });
     expect(replyTo(second, 5).sstable_file).toBe('L0_000002.sst');
+  });
+
+  it('holds at most --max-open-files SSTables open: 150 flushes under ulimit -n 48, every key read back, before and after a restart', async () => {
+    // Node itself holds about 20 descriptors. Before the limit existed, each
+    // SSTable kept one for good: here the ~25th flush failed with EMFILE and
+    // retried forever, and every request behind its sstable_flush waited.
+    const dataDir = freshDir();
+    const flushes = 150;
+    const options = { args: ['--data-dir', dataDir, '--max-open-files', '8'], openFilesLimit: 48, timeoutMs: 60_000 };
+    const writes = Array.from({ length: flushes }, (_, i) => [
+      request(10 + 2 * i, 'memtable_put', { key: `k${String(i).padStart(3, '0')}`, value: i }),
+      request(11 + 2 * i, 'sstable_flush'),
+    ]).flat();
+    const reads = (from: number) => Array.from({ length: flushes }, (_, i) => request(from + i, 'memtable_get', { key: `k${String(i).padStart(3, '0')}` }));
+    const first = await runCli([init(), ...writes, ...reads(1000)], options);
+    expect(first.code).toBe(0);
+    expect(replyTo(first, 11 + 2 * (flushes - 1)).sstable_file).toBe(`L0_000${flushes}.sst`);
+    for (let i = 0; i < flushes; i++) expect(replyTo(first, 1000 + i)).toMatchObject({ found: true, value: i, source: 'sstable' });
+    expect(logLines(first).find((log) => log.msg === 'starting')).toMatchObject({ max_open_files: 8 });
+    expect(logLines(first).filter((log) => (log.level as number) >= 40)).toEqual([]);
+
+    const second = await runCli([init(), ...reads(2000), request(3000, 'memtable_scan', { limit: 1000 })], options);
+    expect(second.code).toBe(0);
+    for (let i = 0; i < flushes; i++) expect(replyTo(second, 2000 + i)).toMatchObject({ found: true, value: i });
+    expect((replyTo(second, 3000).entries as unknown[]).length).toBe(flushes);
   });
 
   it('answers 13 for a read that meets a damaged block, and keeps serving', async () => {

@@ -7,6 +7,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { FileHandleCache } from '../../src/storage/fileHandleCache.js';
+import { nodeFileSystem } from '../../src/storage/fileSystem.js';
 import { compareKeys } from '../../src/storage/keyOrder.js';
 import { Store } from '../../src/storage/store.js';
 import { useTempDirs } from '../support/tempDirs.js';
@@ -56,13 +58,16 @@ function modelScan(model: Map<string, string>, op: Extract<Op, { kind: 'scan' }>
 }
 
 describe('Store', () => {
-  it('agrees with a Map model across active, frozen and SSTable layers, and after reopening', async () => {
+  it('agrees with a Map model across active, frozen and SSTable layers, and after reopening, with 2 SSTables open at most', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { maxLength: 120 }), async (ops) => {
         const dir = freshDir();
-        const store = await Store.open({ dir, memtableMaxBytes: 160, maxImmutable: 3 });
+        // Far fewer descriptors than SSTables: reads keep closing and reopening files.
+        const openFiles = new FileHandleCache(nodeFileSystem, 2);
+        const store = await Store.open({ dir, memtableMaxBytes: 160, maxImmutable: 3, openFiles });
         const model = new Map<string, string>();
         for (const op of ops) {
+          expect(openFiles.openCount).toBeLessThanOrEqual(2);
           if ((op.kind === 'put' || op.kind === 'delete' || op.kind === 'freeze') && store.writesStalled) {
             store.installFlushed(await store.flushOldest());
           }
@@ -95,7 +100,8 @@ describe('Store', () => {
         store.freezeActive();
         await flushAll(store);
         store.close();
-        const reopened = await Store.open({ dir, memtableMaxBytes: 160, maxImmutable: 3 });
+        expect(openFiles.openCount).toBe(0);
+        const reopened = await Store.open({ dir, memtableMaxBytes: 160, maxImmutable: 3, openFiles });
         expect(reopened.scan({})).toEqual(modelScan(model, { kind: 'scan' }));
         reopened.close();
       }),
