@@ -13,8 +13,8 @@ import { type Config, ConfigError, HELP, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { parseReplayLog, replay } from './replay.js';
 import { faultInjectingFileSystem, planFromFile } from './storage/faultInjection.js';
-import { FileHandleCache } from './storage/fileHandleCache.js';
 import { type FileSystem, nodeFileSystem } from './storage/fileSystem.js';
+import { newReaderCaches } from './storage/sstableReader.js';
 
 async function main(): Promise<number> {
   let config;
@@ -73,7 +73,7 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
     log.info({ url: config.inspect }, 'streaming to the Stately inspector');
   }
   log.info(
-    { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles },
+    { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles, block_cache_bytes: config.blockCacheBytes },
     'starting',
   );
   try {
@@ -88,7 +88,7 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
         memtableMaxBytes: config.memtableMaxBytes,
         maxImmutable: config.maxImmutable,
         fs,
-        openFiles: new FileHandleCache(fs, config.maxOpenFiles),
+        caches: newReaderCaches(fs, config.maxOpenFiles, config.blockCacheBytes),
         // Without --data-dir nothing outlives the process, so there is nothing to log ahead for.
         wal: temporary ? undefined : { sync: config.sync === 'always' },
       },
@@ -124,7 +124,7 @@ async function runReplay(logFile: string, config: Config, { log, dataRoot, fs }:
     maxNodes: plan.settings.maxNodes ?? config.maxNodes,
   };
   log.info({ log_file: logFile, batches: plan.batches.length, memtable_max_bytes: settings.memtableMaxBytes, max_immutable: settings.maxImmutable }, 'replaying');
-  await replay(plan, { output: process.stdout, log, dataRoot, fs, maxLineBytes: config.maxLineBytes, maxOpenFiles: config.maxOpenFiles, ...settings });
+  await replay(plan, { output: process.stdout, log, dataRoot, fs, maxLineBytes: config.maxLineBytes, maxOpenFiles: config.maxOpenFiles, blockCacheBytes: config.blockCacheBytes, ...settings });
   return 0;
 }
 

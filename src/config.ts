@@ -3,6 +3,7 @@
  * environment variable, which wins over the default.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/blockCache.js';
 import { DEFAULT_MAX_OPEN_FILES } from './storage/fileHandleCache.js';
 
 export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
@@ -18,6 +19,8 @@ export interface Config {
   maxNodes: number;
   /** SSTable descriptors the process keeps open at most; the rest are opened again when read. */
   maxOpenFiles: number;
+  /** Bytes of SSTable data blocks the process keeps in memory. */
+  blockCacheBytes: number;
   logLevel: string;
   maxLineBytes: number;
   /** With --data-dir: fdatasync every WAL group commit ('always') or leave it to the OS ('none'). */
@@ -55,6 +58,9 @@ Options (each also read from the environment variable shown):
                              the least recently read is closed and opened again
                              when next read. Keep it well under ulimit -n
                              (MEMTABLE_MAX_OPEN_FILES, default 500)
+  --block-cache-bytes N      SSTable data blocks kept in memory, across all
+                             nodes, least recently used dropped first
+                             (MEMTABLE_BLOCK_CACHE_BYTES, default 33554432)
   --max-line-bytes N         skip input lines longer than N bytes
                              (MEMTABLE_MAX_LINE_BYTES, default 67108864)
   --log-level LEVEL          fatal, error, warn, info, debug, trace or silent
@@ -100,6 +106,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
         'max-immutable': { type: 'string' },
         'max-nodes': { type: 'string' },
         'max-open-files': { type: 'string' },
+        'block-cache-bytes': { type: 'string' },
         'max-line-bytes': { type: 'string' },
         sync: { type: 'string' },
         'log-level': { type: 'string' },
@@ -134,6 +141,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
     memtableMaxBytes: positiveInteger('--memtable-max-bytes', flags['memtable-max-bytes'] ?? env.MEMTABLE_MAX_BYTES ?? '4194304'),
     maxImmutable: positiveInteger('--max-immutable', flags['max-immutable'] ?? env.MEMTABLE_MAX_IMMUTABLE ?? '4'),
     maxNodes: positiveInteger('--max-nodes', flags['max-nodes'] ?? env.MEMTABLE_MAX_NODES ?? '256'),
+    blockCacheBytes: positiveInteger('--block-cache-bytes', flags['block-cache-bytes'] ?? env.MEMTABLE_BLOCK_CACHE_BYTES ?? String(DEFAULT_BLOCK_CACHE_BYTES)),
     maxOpenFiles: positiveInteger('--max-open-files', flags['max-open-files'] ?? env.MEMTABLE_MAX_OPEN_FILES ?? String(DEFAULT_MAX_OPEN_FILES)),
     maxLineBytes: positiveInteger('--max-line-bytes', flags['max-line-bytes'] ?? env.MEMTABLE_MAX_LINE_BYTES ?? '67108864'),
     logLevel,

@@ -15,8 +15,8 @@ import { setImmediate } from 'node:timers';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { runNodes } from './actors/runtime.js';
-import { FileHandleCache } from './storage/fileHandleCache.js';
 import type { FileSystem } from './storage/fileSystem.js';
+import { newReaderCaches } from './storage/sstableReader.js';
 
 export interface ReplayPlan {
   /** The logged run's batches in order, each with the lines received in it. */
@@ -75,6 +75,7 @@ export interface ReplayOptions {
   maxImmutable: number;
   maxNodes: number;
   maxOpenFiles: number;
+  blockCacheBytes: number;
 }
 
 /** Feeds the plan's batches to fresh nodes, keeping flush installs where the log had them. */
@@ -125,7 +126,7 @@ export async function replay(plan: ReplayPlan, options: ReplayOptions): Promise<
       memtableMaxBytes: options.memtableMaxBytes,
       maxImmutable: options.maxImmutable,
       fs: options.fs,
-      openFiles: new FileHandleCache(options.fs, options.maxOpenFiles),
+      caches: newReaderCaches(options.fs, options.maxOpenFiles, options.blockCacheBytes),
       holdFlush,
     },
     onFlushInstalled: (nodeId) => {

@@ -4,8 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { Envelope } from '../protocol/envelope.js';
-import type { FileHandleCache } from '../storage/fileHandleCache.js';
 import type { FileSystem } from '../storage/fileSystem.js';
+import type { ReaderCaches } from '../storage/sstableReader.js';
 import type { Store } from '../storage/store.js';
 
 export interface NodeOptions {
@@ -14,8 +14,8 @@ export interface NodeOptions {
   memtableMaxBytes: number;
   maxImmutable: number;
   fs: FileSystem;
-  /** SSTable descriptors, shared by every node of the process (over `fs`); default: each store its own. */
-  openFiles?: FileHandleCache;
+  /** SSTable descriptors (over `fs`) and blocks, shared by every node of the process; default: each store its own. */
+  caches?: ReaderCaches;
   /** Write-ahead log, with --data-dir only; `sync` fdatasyncs each group commit. */
   wal?: { sync: boolean };
   /** The process-wide cap on hosted nodes, checked when an init would open this node's store. */

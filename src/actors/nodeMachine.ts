@@ -137,7 +137,7 @@ export const nodeMachine = setup({
           memtableMaxBytes: context.options.memtableMaxBytes,
           maxImmutable: context.options.maxImmutable,
           fs: context.options.fs,
-          openFiles: context.options.openFiles,
+          caches: context.options.caches,
           wal: context.options.wal,
         }),
         onDone: { target: 'ready', actions: 'completeInit' },

@@ -15,7 +15,8 @@
  */
 import { BloomFilter, keyHash } from './bloomFilter.js';
 import { corruption, StorageError } from './errors.js';
-import { FileHandleCache } from './fileHandleCache.js';
+import { BlockCache, DEFAULT_BLOCK_CACHE_BYTES } from './blockCache.js';
+import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from './fileHandleCache.js';
 import type { FileSystem } from './fileSystem.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from './iterator.js';
 import { fromSortKey, toSortKey } from './keyOrder.js';
@@ -44,23 +45,23 @@ export interface SSTableGetResult {
 /** The answer of every lookup the Bloom filter rules out: one object, not one a file a miss. */
 const FILTERED_OUT: SSTableGetResult = Object.freeze({ found: false, value: null, bloomMayContain: false, diskReads: 0 });
 
-/** Data blocks each reader keeps (raw for lookups, decoded for iterators), least recently used evicted first. */
-const BLOCK_CACHE_BLOCKS = 32;
-
-/** The cached entry for `i`, made the most recently used; undefined on a miss. */
-function touch<T>(cache: Map<number, T>, i: number): T | undefined {
-  const cached = cache.get(i);
-  if (cached !== undefined) {
-    cache.delete(i);
-    cache.set(i, cached);
-  }
-  return cached;
+/**
+ * Where readers keep descriptors and data blocks: shared by every SSTable of
+ * a store, and in the CLI by every store of the process, so neither grows
+ * with the number of SSTables.
+ */
+export interface ReaderCaches {
+  files: FileHandleCache;
+  blocks: BlockCache;
 }
 
-function remember<T>(cache: Map<number, T>, i: number, value: T): void {
-  cache.set(i, value);
-  if (cache.size > BLOCK_CACHE_BLOCKS) cache.delete(cache.keys().next().value as number);
+export function newReaderCaches(fs: FileSystem, maxOpenFiles = DEFAULT_MAX_OPEN_FILES, blockCacheBytes = DEFAULT_BLOCK_CACHE_BYTES): ReaderCaches {
+  return { files: new FileHandleCache(fs, maxOpenFiles), blocks: new BlockCache(blockCacheBytes) };
 }
+
+/** Block cache slots of data block i: its verified bytes (for lookups) and its decoded entries (for iterators). */
+const rawSlot = (i: number): number => 2 * i;
+const decodedSlot = (i: number): number => 2 * i + 1;
 
 export class SSTableReader {
   readonly path: string;
@@ -68,17 +69,20 @@ export class SSTableReader {
 
   /** Where this file's descriptor is kept (and, past its capacity, closed and opened again). */
   private readonly files: FileHandleCache;
+  private readonly blocks: BlockCache;
+  /** This reader's part of the block cache's keys. */
+  private readonly owner: number;
   private closed = false;
   private readonly filter: BloomFilter;
   /** Data block i holds keys <= lastKeys[i] (sort keys) and sits at handles[i]. */
   private readonly lastKeys: string[];
   private readonly handles: BlockHandle[];
-  private readonly rawCache = new Map<number, Buffer>();
-  private readonly decodedCache = new Map<number, DecodedBlock>();
   private reads = 0;
 
-  private constructor(files: FileHandleCache, path: string) {
+  private constructor({ files, blocks }: ReaderCaches, path: string) {
     this.files = files;
+    this.blocks = blocks;
+    this.owner = blocks.newOwner();
     this.path = path;
 
     const fileSize = this.io(() => files.size(path));
@@ -120,15 +124,15 @@ export class SSTableReader {
   /**
    * Opens synchronously: reads the footer, index, filter and properties and
    * keeps them in memory. Throws STORAGE_CORRUPTION for a truncated, damaged
-   * or foreign file, STORAGE_IO if the file system fails. `files` holds the
-   * descriptor (a store shares one across its SSTables); by default the
-   * reader gets a cache of its own, so its file stays open.
+   * or foreign file, STORAGE_IO if the file system fails. `caches` hold its
+   * descriptor and blocks (a store passes its shared ones); by default the
+   * reader gets caches of its own.
    */
-  static open(fs: FileSystem, path: string, files = new FileHandleCache(fs, 1)): SSTableReader {
+  static open(fs: FileSystem, path: string, caches = newReaderCaches(fs)): SSTableReader {
     try {
-      return new SSTableReader(files, path);
+      return new SSTableReader(caches, path);
     } catch (error) {
-      files.forget(path);
+      caches.files.forget(path);
       throw error;
     }
   }
@@ -170,8 +174,6 @@ export class SSTableReader {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.rawCache.clear();
-    this.decodedCache.clear();
     this.io(() => this.files.forget(this.path));
   }
 
@@ -192,7 +194,8 @@ export class SSTableReader {
 
   /** Data block i, decoded, from the cache or one positioned read. For SSTableIterator. */
   dataBlock(i: number): DecodedBlock {
-    const cached = touch(this.decodedCache, i);
+    const key = this.blocks.key(this.owner, decodedSlot(i));
+    const cached = this.blocks.get<DecodedBlock>(key);
     if (cached !== undefined) return cached;
     const handle = this.handles[i];
     const what = `${this.path}: data block ${i}`;
@@ -201,16 +204,17 @@ export class SSTableReader {
       throw corruption(`${what} does not end with its index key`);
     }
     if (i > 0 && !(block.keys[0] > this.lastKeys[i - 1])) throw corruption(`${what} overlaps the block before it`);
-    remember(this.decodedCache, i, block);
+    this.blocks.set(key, block, block.charge);
     return block;
   }
 
   /** Data block i's verified bytes, from the cache or one positioned read. */
   private rawDataBlock(i: number): Buffer {
-    const cached = touch(this.rawCache, i);
+    const key = this.blocks.key(this.owner, rawSlot(i));
+    const cached = this.blocks.get<Buffer>(key);
     if (cached !== undefined) return cached;
     const block = this.readBlockAt(this.handles[i], BlockKind.Data, `${this.path}: data block ${i}`);
-    remember(this.rawCache, i, block);
+    this.blocks.set(key, block, block.length);
     return block;
   }
 
@@ -249,6 +253,8 @@ class DecodedBlock {
     readonly keys: string[],
     readonly valueStart: number[],
     readonly valueEnd: number[],
+    /** Bytes it holds, about: the raw block, each key string (header and units) and three array slots an entry. */
+    readonly charge: number,
   ) {}
 
   value(i: number): EntryValue {
@@ -320,6 +326,9 @@ function findInBlock(buf: Buffer, size: number, target: Buffer, what: string): {
   return undefined;
 }
 
+/** A decoded entry's cost besides its key's units: a string header (16) and three 8-byte array slots. */
+const DECODED_ENTRY_BYTES = 40;
+
 /** Key bytes of the entry being decoded; decoding is synchronous, so one buffer serves every reader. */
 let keyScratch: Buffer = Buffer.allocUnsafe(256);
 
@@ -338,6 +347,7 @@ function decodeBlock(buf: Buffer, size: number, what: string): DecodedBlock {
   const valueEnd: number[] = [];
   const cursor: Cursor = { pos: 0 };
   let keyLen = 0;
+  let keyUnits = 0;
   let prev = '';
   while (cursor.pos < entriesEnd) {
     const shared = readVarint(buf, cursor, entriesEnd);
@@ -361,12 +371,13 @@ function decodeBlock(buf: Buffer, size: number, what: string): DecodedBlock {
     const key = toSortKey(keyScratch.toString('utf8', 0, keyLen));
     if (keys.length > 0 && !(key > prev)) throw corruption(`${what}: keys out of order`);
     keys.push(key);
+    keyUnits += key.length;
     valueStart.push(kind === EntryKind.Tombstone ? -1 : valueAt);
     valueEnd.push(valueAt + valueLength);
     prev = key;
     cursor.pos = valueAt + valueLength;
   }
-  return new DecodedBlock(buf, keys, valueStart, valueEnd);
+  return new DecodedBlock(buf, keys, valueStart, valueEnd, buf.length + 2 * keyUnits + DECODED_ENTRY_BYTES * keys.length);
 }
 
 type StoredProperties = Omit<SSTableProperties, 'sizeBytes' | 'bloomFilterBits'>;

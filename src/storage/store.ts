@@ -23,7 +23,6 @@
  */
 import { basename, join } from 'node:path';
 import { keyHash } from './bloomFilter.js';
-import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from './fileHandleCache.js';
 import { type FileSystem, nodeFileSystem } from './fileSystem.js';
 import { type EntryValue, TOMBSTONE } from './iterator.js';
 import { fromSortKey, toSortKey } from './keyOrder.js';
@@ -38,7 +37,7 @@ import { MemTable } from './memTable.js';
 import { MergeIterator } from './mergeIterator.js';
 import { corruption, StorageError } from './errors.js';
 import { replayWal, walFileName, type WalReplay, walSegmentNumber, WalWriter } from './wal.js';
-import { SSTableReader } from './sstableReader.js';
+import { newReaderCaches, type ReaderCaches, SSTableReader } from './sstableReader.js';
 import { type SSTableProperties, writeSSTable } from './sstableWriter.js';
 
 /** A MemTable is also frozen when its WAL segment reaches this many times --memtable-max-bytes. */
@@ -50,10 +49,11 @@ export interface StoreOptions {
   maxImmutable: number;
   fs?: FileSystem;
   /**
-   * Where SSTable descriptors are kept, over `fs`: the CLI shares one across
-   * every store of the process. Default: DEFAULT_MAX_OPEN_FILES of its own.
+   * Where SSTable descriptors and blocks are kept (the descriptors over
+   * `fs`): the CLI shares them across every store of the process. Default:
+   * caches of the store's own, of the default sizes.
    */
-  openFiles?: FileHandleCache;
+  caches?: ReaderCaches;
   /** Write-ahead log: absent for none; `sync` fdatasyncs every commit. */
   wal?: { sync: boolean };
 }
@@ -150,8 +150,8 @@ export class Store {
    */
   static async open(options: StoreOptions): Promise<Store> {
     const fs = options.fs ?? nodeFileSystem;
-    const resolved = { ...options, fs, openFiles: options.openFiles ?? new FileHandleCache(fs, DEFAULT_MAX_OPEN_FILES) };
-    const { dir, openFiles } = resolved;
+    const resolved = { ...options, fs, caches: options.caches ?? newReaderCaches(fs) };
+    const { dir, caches } = resolved;
     await fs.mkdirp(dir);
     const manifest = (await readManifest(fs, dir)) ?? { nextFileNumber: 1, minLiveWal: 0, sstables: [] };
     const live = new Set(manifest.sstables);
@@ -175,7 +175,7 @@ export class Store {
     }
     const readers: SSTableReader[] = [];
     try {
-      for (const name of manifest.sstables) readers.push(SSTableReader.open(fs, join(dir, name), openFiles));
+      for (const name of manifest.sstables) readers.push(SSTableReader.open(fs, join(dir, name), caches));
     } catch (error) {
       for (const reader of readers) reader.close();
       throw error;
@@ -333,7 +333,7 @@ export class Store {
   async flushOldest(): Promise<FlushedTable> {
     const memtable = this.frozen[0];
     if (memtable === undefined) throw new Error('flushOldest: no frozen MemTable');
-    const { fs, dir, openFiles } = this.options;
+    const { fs, dir, caches } = this.options;
     const file = sstableFileName(this.nextFileNumber++);
     const tmpPath = join(dir, `${file}.tmp`);
     let reader: SSTableReader | undefined;
@@ -341,7 +341,7 @@ export class Store {
       const properties = await writeSSTable(fs, tmpPath, memtable.iterator());
       await fs.rename(tmpPath, join(dir, file));
       await fs.syncDir(dir);
-      reader = SSTableReader.open(fs, join(dir, file), openFiles);
+      reader = SSTableReader.open(fs, join(dir, file), caches);
       await writeManifest(fs, dir, {
         nextFileNumber: this.nextFileNumber,
         // The oldest MemTable still only in memory (and its WAL) once this one is on disk.

@@ -108,13 +108,13 @@ describe('data folder', () => {
     expect(replyTo(second, 5).sstable_file).toBe('L0_000002.sst');
   });
 
-  it('holds at most --max-open-files SSTables open: 150 flushes under ulimit -n 48, every key read back, before and after a restart', async () => {
+  it('holds at most --max-open-files SSTables open: 150 flushes under ulimit -n 48, every key read back through a 4 KiB block cache, before and after a restart', async () => {
     // Node itself holds about 20 descriptors. Before the limit existed, each
     // SSTable kept one for good: here the ~25th flush failed with EMFILE and
     // retried forever, and every request behind its sstable_flush waited.
     const dataDir = freshDir();
     const flushes = 150;
-    const options = { args: ['--data-dir', dataDir, '--max-open-files', '8'], openFilesLimit: 48, timeoutMs: 60_000 };
+    const options = { args: ['--data-dir', dataDir, '--max-open-files', '8', '--block-cache-bytes', '4096'], openFilesLimit: 48, timeoutMs: 60_000 };
     const writes = Array.from({ length: flushes }, (_, i) => [
       request(10 + 2 * i, 'memtable_put', { key: `k${String(i).padStart(3, '0')}`, value: i }),
       request(11 + 2 * i, 'sstable_flush'),
@@ -124,7 +124,7 @@ describe('data folder', () => {
     expect(first.code).toBe(0);
     expect(replyTo(first, 11 + 2 * (flushes - 1)).sstable_file).toBe(`L0_000${flushes}.sst`);
     for (let i = 0; i < flushes; i++) expect(replyTo(first, 1000 + i)).toMatchObject({ found: true, value: i, source: 'sstable' });
-    expect(logLines(first).find((log) => log.msg === 'starting')).toMatchObject({ max_open_files: 8 });
+    expect(logLines(first).find((log) => log.msg === 'starting')).toMatchObject({ max_open_files: 8, block_cache_bytes: 4096 });
     expect(logLines(first).filter((log) => (log.level as number) >= 40)).toEqual([]);
 
     const second = await runCli([init(), ...reads(2000), request(3000, 'memtable_scan', { limit: 1000 })], options);

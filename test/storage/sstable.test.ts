@@ -8,7 +8,7 @@ import { type FileSystem, nodeFileSystem, type WritableFile } from '../../src/st
 import { type EntryValue, type InternalIterator, TOMBSTONE } from '../../src/storage/iterator.js';
 import { compareKeys, fromSortKey, toSortKey } from '../../src/storage/keyOrder.js';
 import { BLOCK_TRAILER_SIZE, FOOTER_SIZE, MAGIC } from '../../src/storage/sstableFormat.js';
-import { SSTableReader } from '../../src/storage/sstableReader.js';
+import { newReaderCaches, SSTableReader } from '../../src/storage/sstableReader.js';
 import { writeSSTable } from '../../src/storage/sstableWriter.js';
 
 // ---------------------------------------------------------------- helpers
@@ -531,16 +531,25 @@ describe('SSTable disk reads', () => {
     expect(reader.diskReads).toBe(afterNegatives + 1);
   });
 
-  it('evicts the least recently used block once more than a few dozen are cached', async () => {
+  it('evicts the least recently used block once the block cache budget is spent, across the readers sharing it', async () => {
     const entries: Entry[] = Array.from({ length: 4000 }, (_, i) => [`key${String(i).padStart(4, '0')}`, json(i)]);
     const m = memoryFileSystem();
     const props = await writeSSTable(m.fs, 't', source(entries), { blockBytes: 256 });
+    await writeSSTable(m.fs, 'u', source(entries), { blockBytes: 256 });
     expect(props.dataBlocks).toBeGreaterThan(100);
-    const reader = SSTableReader.open(m.fs, 't');
+    const caches = newReaderCaches(m.fs, 1, 16 * 1024);
+    const reader = SSTableReader.open(m.fs, 't', caches);
     const scanned = scanAll(reader);
     expect(reader.diskReads).toBe(props.dataBlocks); // one read per block
-    expect(reader.get(scanned[scanned.length - 1][0]).diskReads).toBe(0); // the last block is cached
+    expect(caches.blocks.chargedBytes).toBeLessThanOrEqual(16 * 1024);
+    const last = scanned[scanned.length - 1][0];
+    expect(reader.get(last).diskReads).toBe(0); // the last block is cached
     expect(reader.get(scanned[0][0]).diskReads).toBe(1); // the first was evicted long ago
+    // A second reader's blocks take the same budget's room: 't' must read its last block again.
+    const other = SSTableReader.open(m.fs, 'u', caches);
+    expect(scanAll(other)).toEqual(scanned);
+    expect(caches.blocks.chargedBytes).toBeLessThanOrEqual(16 * 1024);
+    expect(reader.get(last).diskReads).toBe(1);
   });
 });
 

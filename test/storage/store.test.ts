@@ -7,9 +7,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FileHandleCache } from '../../src/storage/fileHandleCache.js';
 import { nodeFileSystem } from '../../src/storage/fileSystem.js';
 import { compareKeys } from '../../src/storage/keyOrder.js';
+import { newReaderCaches } from '../../src/storage/sstableReader.js';
 import { Store } from '../../src/storage/store.js';
 import { useTempDirs } from '../support/tempDirs.js';
 
@@ -58,16 +58,18 @@ function modelScan(model: Map<string, string>, op: Extract<Op, { kind: 'scan' }>
 }
 
 describe('Store', () => {
-  it('agrees with a Map model across active, frozen and SSTable layers, and after reopening, with 2 SSTables open at most', async () => {
+  it('agrees with a Map model across active, frozen and SSTable layers, and after reopening, with 2 SSTables open and 200 bytes of blocks cached', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { maxLength: 120 }), async (ops) => {
         const dir = freshDir();
-        // Far fewer descriptors than SSTables: reads keep closing and reopening files.
-        const openFiles = new FileHandleCache(nodeFileSystem, 2);
-        const store = await Store.open({ dir, memtableMaxBytes: 160, maxImmutable: 3, openFiles });
+        // Far fewer descriptors and blocks than SSTables: reads keep reopening files and rereading blocks.
+        const caches = newReaderCaches(nodeFileSystem, 2, 200);
+        const { files: openFiles } = caches;
+        const store = await Store.open({ dir, memtableMaxBytes: 160, maxImmutable: 3, caches });
         const model = new Map<string, string>();
         for (const op of ops) {
           expect(openFiles.openCount).toBeLessThanOrEqual(2);
+          expect(caches.blocks.chargedBytes <= 200 || caches.blocks.size === 1).toBe(true);
           if ((op.kind === 'put' || op.kind === 'delete' || op.kind === 'freeze') && store.writesStalled) {
             store.installFlushed(await store.flushOldest());
           }
@@ -101,7 +103,7 @@ describe('Store', () => {
         await flushAll(store);
         store.close();
         expect(openFiles.openCount).toBe(0);
-        const reopened = await Store.open({ dir, memtableMaxBytes: 160, maxImmutable: 3, openFiles });
+        const reopened = await Store.open({ dir, memtableMaxBytes: 160, maxImmutable: 3, caches });
         expect(reopened.scan({})).toEqual(modelScan(model, { kind: 'scan' }));
         reopened.close();
       }),

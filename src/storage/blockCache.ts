@@ -1,0 +1,78 @@
+/**
+ * SSTable data blocks kept in memory, shared by every reader (and, in the
+ * CLI, every store of the process) within one byte budget, least recently
+ * used evicted first: LevelDB's block cache. Each reader used to keep 64
+ * blocks of its own, so memory grew with the number of SSTables.
+ *
+ * Invariants:
+ *   (1) `charged` is the sum of the charges of the blocks in `blocks`, and
+ *       at most `capacityBytes` once an insert returns, except that the block
+ *       just inserted is never evicted by its own insert: a block larger than
+ *       the whole budget is still used once, then goes at the next insert.
+ *   (2) A key names one block for good: a reader takes a fresh `owner`
+ *       number from newOwner(), never reused, so a closed reader's blocks are
+ *       never read again and simply age out.
+ *   (3) Cached blocks are verified and never mutated by anyone.
+ */
+
+/** --block-cache-bytes' default (RocksDB's; LevelDB's is 8 MiB). */
+export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** Blocks a reader may number: 2^24 of 4 KiB blocks is a 64 GiB file, far past any MemTable. */
+const BLOCKS_PER_OWNER = 2 ** 24;
+
+export class BlockCache {
+  private readonly blocks = new Map<number, { block: unknown; charge: number }>();
+  private charged = 0;
+  private owners = 0;
+
+  constructor(readonly capacityBytes: number) {
+    if (!(Number.isSafeInteger(capacityBytes) && capacityBytes >= 0)) throw new RangeError(`capacityBytes must be a non-negative integer, got ${capacityBytes}`);
+  }
+
+  /** Bytes charged for the blocks held now. */
+  get chargedBytes(): number {
+    return this.charged;
+  }
+
+  get size(): number {
+    return this.blocks.size;
+  }
+
+  /** A number no other reader of this cache has or will have: the first part of its keys. */
+  newOwner(): number {
+    if (this.owners >= Number.MAX_SAFE_INTEGER / BLOCKS_PER_OWNER - 1) throw new Error('BlockCache: owner numbers exhausted');
+    return this.owners++;
+  }
+
+  /** The key of slot `slot` (block number, times forms kept) of `owner`. */
+  key(owner: number, slot: number): number {
+    if (!(slot >= 0 && slot < BLOCKS_PER_OWNER)) throw new RangeError(`block slot ${slot} out of range`);
+    return owner * BLOCKS_PER_OWNER + slot;
+  }
+
+  /** The block under `key`, made the most recently used; undefined if absent. */
+  get<T>(key: number): T | undefined {
+    const entry = this.blocks.get(key);
+    if (entry === undefined) return undefined;
+    this.blocks.delete(key);
+    this.blocks.set(key, entry);
+    return entry.block as T;
+  }
+
+  /** Holds `block` under `key`, charged `charge` bytes, evicting the least recently used past the budget. */
+  set(key: number, block: unknown, charge: number): void {
+    const old = this.blocks.get(key);
+    if (old !== undefined) {
+      this.blocks.delete(key);
+      this.charged -= old.charge;
+    }
+    this.blocks.set(key, { block, charge });
+    this.charged += charge;
+    for (const [oldest, entry] of this.blocks) {
+      if (this.charged <= this.capacityBytes || oldest === key) break;
+      this.blocks.delete(oldest);
+      this.charged -= entry.charge;
+    }
+  }
+}
