@@ -12,15 +12,33 @@ import { nodeMachine } from './nodeMachine.js';
 export type NodeActor = Actor<typeof nodeMachine>;
 export type NodeSnapshot = ReturnType<NodeActor['getSnapshot']>;
 
-/** True iff the node has answered everything it received. */
+/**
+ * Batches a node may hold waiting for the next WAL sync while it takes more
+ * input: while one fdatasync runs, up to this many chunks (~1 MiB) are
+ * served, and the next sync covers them all, so a slow disk means bigger
+ * group commits rather than a slower node; past it, input waits (memory stays bounded).
+ */
+export const MAX_WAITING_BATCHES = 16;
+
+/**
+ * True iff the node has served everything it received and may take more:
+ * fewer than MAX_WAITING_BATCHES batches hold replies for the next WAL
+ * sync, so chunks are served while a sync runs (outbox.ts).
+ */
 export function caughtUp(snapshot: NodeSnapshot): boolean {
-  return snapshot.context.pending.length === 0 && snapshot.context.flushWaiter === null;
+  const { context } = snapshot;
+  if (context.pending.length > 0 || context.flushWaiter !== null) return false;
+  let waiting = 0;
+  for (const batch of context.held) if (batch.state === 'waiting') waiting++;
+  return waiting < MAX_WAITING_BATCHES;
 }
 
-/** True iff the node has no work under way: caught up and not opening or flushing. */
+/** True iff the node has no work under way: caught up, every reply sent, and not opening, syncing or flushing. */
 export function idle(snapshot: NodeSnapshot): boolean {
   return (
     caughtUp(snapshot) &&
+    snapshot.context.held.length === 0 &&
+    !snapshot.context.walSyncing &&
     (snapshot.matches('ready') || snapshot.matches('uninitialized') || snapshot.matches({ flushing: 'backoff' }))
   );
 }

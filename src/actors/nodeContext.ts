@@ -7,6 +7,7 @@ import type { Envelope } from '../protocol/envelope.js';
 import type { FileSystem } from '../storage/fileSystem.js';
 import type { ReaderCaches } from '../storage/sstableReader.js';
 import type { Store } from '../storage/store.js';
+import type { HeldBatch } from './outbox.js';
 
 export interface NodeOptions {
   /** Folder that holds one sub-folder per node id. */
@@ -53,6 +54,10 @@ export interface NodeContext {
   /** The init being served while the store opens. */
   initRequest: Envelope | null;
   flushWaiter: FlushWaiter | null;
+  /** Served batches whose replies may not leave yet, oldest first: they wait for a WAL sync (outbox.ts). */
+  held: HeldBatch[];
+  /** A WAL sync (the walSync child) is in flight. */
+  walSyncing: boolean;
   /** Consecutive failed flushes; drives the retry backoff. */
   flushFailures: number;
   /**
@@ -76,7 +81,11 @@ export interface NodeInput {
   log: Logger;
 }
 
-export type NodeEvent = { type: 'requests'; envelopes: Envelope[] };
+export type NodeEvent =
+  | { type: 'requests'; envelopes: Envelope[] }
+  // From the walSync child the machine spawns (it is spawned, not invoked, so xstate cannot infer these).
+  | { type: 'xstate.done.actor.walSync'; output: void }
+  | { type: 'xstate.error.actor.walSync'; error: unknown };
 
 /**
  * Reply text for stdout: whole lines, each ending in '\n', in the order they
@@ -88,4 +97,10 @@ export type NodeEvent = { type: 'requests'; envelopes: Envelope[] };
 export interface Output {
   cause: NodeEvent | { type: string };
   text: string;
+}
+
+/** The machine state as a client sees it: flushing exactly while frozen MemTables wait (the hasFrozen guard). */
+export function servingState(context: NodeContext): string {
+  if (context.store === null) return 'uninitialized';
+  return context.store.frozenCount > 0 ? 'flushing' : 'ready';
 }

@@ -14,15 +14,18 @@
  * being served, and retries with backoff when a flush fails (the MemTable
  * stays in memory, so nothing is lost).
  *
- * Replies leave through `context.output`, in the order they are produced,
- * which is arrival order: every action is a plain `assign` that appends its
- * replies to the output of its macrostep (see Output in nodeContext.ts).
+ * Replies leave through `context.output`, in arrival order: every action is
+ * a plain `assign` that appends its replies to the output of its macrostep
+ * (see Output in nodeContext.ts). With `--sync always` a batch's replies are
+ * held (`context.held`) until the WAL sync covering it, which runs as a
+ * spawned `walSync` child while the next batch is served (outbox.ts).
  */
 import { join } from 'node:path';
 import { assign, fromPromise, setup } from 'xstate';
 import { Store, type FlushedTable, type StoreOptions } from '../storage/store.js';
 import type { NodeContext, NodeEvent, NodeInput, Output } from './nodeContext.js';
-import { answerFlushWaiter, completeInit, failInit, type Served, serveReady, serveUninitialized } from './serveRequests.js';
+import { releaseSynced, type Served, startSyncing } from './outbox.js';
+import { answerFlushWaiter, completeInit, failInit, serveReady, serveUninitialized } from './serveRequests.js';
 
 /** Retry delay after the n-th consecutive failed flush: 100 ms doubling, at most 5 s. */
 export function flushRetryDelayMs(failures: number): number {
@@ -49,13 +52,26 @@ export const nodeMachine = setup({
       await input.hold?.();
       return flushed;
     }),
+    syncWal: fromPromise<void, { store: Store }>(({ input }) => input.store.syncWal()),
   },
   actions: {
     enqueueRequests: assign({
-      pending: ({ context, event }) => context.pending.concat(event.envelopes),
+      pending: ({ context, event }) => context.pending.concat((event as Extract<NodeEvent, { type: 'requests' }>).envelopes),
     }),
     serveUninitialized: assign(({ context, event }) => withOutput(context, event, serveUninitialized(context))),
     serveReady: assign(({ context, event }) => withOutput(context, event, serveReady(context))),
+    // Group commit's second half (outbox.ts): one fdatasync in the thread pool for every batch waiting,
+    // while the node serves the next chunk; one sync at a time, so the batches served meanwhile share the next.
+    startWalSync: assign(({ context, spawn }) => {
+      if (context.walSyncing || !context.held.some((batch) => batch.state === 'waiting')) return {};
+      spawn('syncWal', { id: 'walSync', input: { store: context.store! } });
+      return { held: startSyncing(context.held), walSyncing: true };
+    }),
+    releaseSynced: assign(({ context, event }) => ({ ...withOutput(context, event, releaseSynced(context)), walSyncing: false })),
+    releaseFailedSync: assign(({ context, event }) => {
+      const { error } = event as Extract<NodeEvent, { type: 'xstate.error.actor.walSync' }>;
+      return { ...withOutput(context, event, releaseSynced(context, error)), walSyncing: false };
+    }),
     completeInit: assign(({ context, event }) => {
       const store = (event as unknown as { output: Store }).output;
       const { recovery } = store;
@@ -116,12 +132,18 @@ export const nodeMachine = setup({
     pending: [],
     initRequest: null,
     flushWaiter: null,
+    held: [],
+    walSyncing: false,
     flushFailures: 0,
     output: null,
     options: input.options,
     log: input.log,
   }),
   initial: 'uninitialized',
+  on: {
+    'xstate.done.actor.walSync': { actions: ['releaseSynced', 'startWalSync'] },
+    'xstate.error.actor.walSync': { actions: ['releaseFailedSync', 'startWalSync'] },
+  },
   states: {
     uninitialized: {
       entry: 'serveUninitialized',
@@ -145,13 +167,13 @@ export const nodeMachine = setup({
       },
     },
     ready: {
-      entry: 'serveReady',
-      on: { requests: { actions: ['enqueueRequests', 'serveReady'] } },
+      entry: ['serveReady', 'startWalSync'],
+      on: { requests: { actions: ['enqueueRequests', 'serveReady', 'startWalSync'] } },
       always: { guard: 'hasFrozen', target: 'flushing' },
     },
     flushing: {
       initial: 'writing',
-      on: { requests: { actions: ['enqueueRequests', 'serveReady'] } },
+      on: { requests: { actions: ['enqueueRequests', 'serveReady', 'startWalSync'] } },
       states: {
         writing: {
           invoke: {
@@ -160,7 +182,7 @@ export const nodeMachine = setup({
               const { holdFlush } = context.options;
               return { store: context.store!, hold: holdFlush && (() => holdFlush(context.nodeId)) };
             },
-            onDone: { target: 'written', actions: ['installFlushed', 'serveReady'] },
+            onDone: { target: 'written', actions: ['installFlushed', 'serveReady', 'startWalSync'] },
             onError: { target: 'backoff', actions: 'countFlushFailure' },
           },
         },

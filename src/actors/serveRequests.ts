@@ -9,82 +9,18 @@
  * an sstable_flush waits for its file) stops serving; it and everything after
  * it stay pending until the machine serves again.
  */
-import { encodeEntries, encodeReply, errorBody } from '../protocol/encode.js';
+import { encodeEntries } from '../protocol/encode.js';
 import type { Envelope } from '../protocol/envelope.js';
-import { ErrorCode, MaelstromError, toMaelstromError } from '../protocol/errors.js';
+import { ErrorCode, MaelstromError } from '../protocol/errors.js';
 import { RawJson, sameJsonValue } from '../protocol/rawJson.js';
 import { type Request, parseRequest } from '../protocol/requests.js';
 import type { FlushedTable, Store } from '../storage/store.js';
-import type { NodeContext } from './nodeContext.js';
-
-export interface Served {
-  update: Partial<NodeContext>;
-  /** Reply lines, each ending in '\n': one string per serving pass (see Output in nodeContext.ts). */
-  text: string;
-}
-
-type ReplyBody = { type: string } & Record<string, unknown>;
-
-interface Reply {
-  request: Envelope;
-  body: ReplyBody;
-  /** Its content depends on writes that must be in the WAL before it may leave. */
-  needsWal: boolean;
-}
-
-/** Collects one serving pass's replies, then numbers and encodes them in order. */
-class Outbox {
-  private readonly replies: Reply[] = [];
-
-  constructor(private readonly context: NodeContext) {}
-
-  reply(request: Envelope, body: ReplyBody, needsWal = false): void {
-    this.replies.push({ request, body, needsWal });
-  }
-
-  fail(request: Envelope, error: unknown, needsWal = false): void {
-    const maelstrom = toMaelstromError(error);
-    if (maelstrom.code === ErrorCode.Crash) {
-      this.context.log.error({ err: error, msg_id: request.body.msg_id, type: request.body.type }, 'request failed');
-    }
-    this.reply(request, errorBody(maelstrom), needsWal);
-  }
-
-  /**
-   * Encodes the replies with msg_ids from context.nextMsgId on. When the WAL
-   * commit failed (`walError`), replies that depended on it become error 13:
-   * their writes may or may not survive, and no read may report a value
-   * that a crash could take back.
-   */
-  finish(walError?: unknown): { text: string; nextMsgId: number } {
-    const { context } = this;
-    let nextMsgId = context.nextMsgId;
-    const walFailure = walError === undefined ? undefined : errorBody(toMaelstromError(walError));
-    if (walFailure !== undefined) context.log.error({ err: walError }, 'write-ahead log commit failed; replies that depend on it answer 13');
-    const debug = context.log.isLevelEnabled('debug');
-    // One slot more, left '': joined, the text ends in '\n' without a second copy of it.
-    const lines: string[] = new Array(this.replies.length + 1).fill('');
-    for (let i = 0; i < this.replies.length; i++) {
-      const { request, body, needsWal } = this.replies[i];
-      const msgId = nextMsgId++;
-      const inReplyTo = request.body.msg_id;
-      const sent = walFailure !== undefined && needsWal ? walFailure : body;
-      if (debug) context.log.debug({ msg_id: msgId, in_reply_to: inReplyTo, type: sent.type, dest: request.src, state: servingState(context) }, 'reply');
-      lines[i] = encodeReply(context.nodeId, request.src, sent, msgId, inReplyTo);
-    }
-    return { text: this.replies.length === 0 ? '' : lines.join('\n'), nextMsgId };
-  }
-}
+import { type NodeContext, servingState } from './nodeContext.js';
+import { deliver, Outbox, type ReplyBody, type Served } from './outbox.js';
 
 function logRequest(context: NodeContext, envelope: Envelope): void {
   if (!context.log.isLevelEnabled('debug')) return;
   context.log.debug({ msg_id: envelope.body.msg_id, type: envelope.body.type, src: envelope.src, state: servingState(context) }, 'request');
-}
-
-/** The machine state as a client sees it: flushing exactly while frozen MemTables wait (the hasFrozen guard). */
-function servingState(context: NodeContext): string {
-  if (context.store === null) return 'uninitialized';
-  return context.store.frozenCount > 0 ? 'flushing' : 'ready';
 }
 
 /**
@@ -93,7 +29,7 @@ function servingState(context: NodeContext): string {
  * (the machine opens the store, then answers it).
  */
 export function serveUninitialized(context: NodeContext): Served {
-  const outbox = new Outbox(context);
+  const outbox = new Outbox(context.log);
   let served = 0;
   let initRequest: Envelope | null = null;
   for (const envelope of context.pending) {
@@ -113,7 +49,7 @@ export function serveUninitialized(context: NodeContext): Served {
       outbox.fail(envelope, error);
     }
   }
-  const { text, nextMsgId } = outbox.finish();
+  const { text, nextMsgId } = outbox.finish(context);
   return { update: { pending: context.pending.slice(served), nextMsgId, initRequest }, text };
 }
 
@@ -121,9 +57,9 @@ export function serveUninitialized(context: NodeContext): Served {
 export function completeInit(context: NodeContext, store: Store): Served {
   const init = context.initRequest!;
   const request = parseRequest(init);
-  const outbox = new Outbox(context);
+  const outbox = new Outbox(context.log);
   outbox.reply(init, { type: 'init_ok' });
-  const { text, nextMsgId } = outbox.finish();
+  const { text, nextMsgId } = outbox.finish(context);
   return {
     update: { store, initRequest: null, nodeIds: request.type === 'init' ? request.nodeIds : [], nextMsgId },
     text,
@@ -132,9 +68,9 @@ export function completeInit(context: NodeContext, store: Store): Served {
 
 /** Opening the store failed: the init gets error 13 and the node stays uninitialized. */
 export function failInit(context: NodeContext, error: unknown): Served {
-  const outbox = new Outbox(context);
+  const outbox = new Outbox(context.log);
   outbox.fail(context.initRequest!, error);
-  const { text, nextMsgId } = outbox.finish();
+  const { text, nextMsgId } = outbox.finish(context);
   return { update: { initRequest: null, nextMsgId }, text };
 }
 
@@ -148,7 +84,7 @@ const DEPENDS_ON_WAL = new Set(['memtable_put', 'memtable_delete', 'memtable_get
  */
 export function serveReady(context: NodeContext): Served {
   const store = context.store!;
-  const outbox = new Outbox(context);
+  const outbox = new Outbox(context.log);
   let flushWaiter = context.flushWaiter;
   let served = 0;
   for (const envelope of context.pending) {
@@ -173,24 +109,27 @@ export function serveReady(context: NodeContext): Served {
       outbox.fail(envelope, error, reportsData);
     }
   }
-  // Group commit: one WAL write (and fdatasync) for everything served above, before any reply leaves.
+  // Group commit: one WAL write for everything served above, and its fdatasync before any reply leaves;
+  // with --sync always the sync runs in the thread pool (the machine's startWalSync), the replies held meanwhile.
   let walError: unknown;
+  let unsynced = false;
   if (served > 0) {
     try {
-      store.commitWal();
+      if (store.syncsWal) store.writeWal();
+      else store.commitWal();
     } catch (error) {
       walError = error;
     }
+    unsynced = walError === undefined && store.walUnsynced;
   }
-  const { text, nextMsgId } = outbox.finish(walError);
-  return { update: { pending: context.pending.slice(served), nextMsgId, flushWaiter }, text };
+  return deliver(context, outbox, { state: unsynced ? 'waiting' : 'ready', walError }, { pending: context.pending.slice(served), flushWaiter });
 }
 
 /** A flush finished and was installed: answers the sstable_flush that waited for it, if any. */
 export function answerFlushWaiter(context: NodeContext, flushed: FlushedTable): Served {
   const waiter = context.flushWaiter;
   if (waiter === null || waiter.memtableId !== flushed.memtable.id) return { update: {}, text: '' };
-  const outbox = new Outbox(context);
+  const outbox = new Outbox(context.log);
   outbox.reply(waiter.envelope, {
     type: 'sstable_flush_ok',
     sstable_file: flushed.file,
@@ -198,8 +137,7 @@ export function answerFlushWaiter(context: NodeContext, flushed: FlushedTable): 
     bloom_filter_bits: flushed.properties.bloomFilterBits,
     size_bytes: flushed.properties.sizeBytes,
   });
-  const { text, nextMsgId } = outbox.finish();
-  return { update: { flushWaiter: null, nextMsgId }, text };
+  return deliver(context, outbox, { state: 'ready' }, { flushWaiter: null });
 }
 
 function answer(context: NodeContext, store: Store, request: Request): ReplyBody {

@@ -8,7 +8,7 @@
  * MEMTABLE_FAULT_FILE names a plan file (docs/WAL.md, "Fault injection").
  *
  * Plan: {"<operation>": "ENOSPC" | "EIO", ...}, operation being a FileSystem
- * method name (writeAtSync, fdatasyncSync, createWritable, rename, ...).
+ * method name (writeAtSync, fdatasync, createWritable, rename, ...).
  * A `createWritable` fault also fails the writes of files it opened earlier.
  */
 import { readFileSync } from 'node:fs';

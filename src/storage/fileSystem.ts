@@ -3,9 +3,9 @@
  * can inject faults (ENOSPC, EIO) at any step and check that nothing
  * acknowledged is lost. `nodeFileSystem` is the real one.
  *
- * The request path (WAL commits, SSTable block reads) is synchronous, so it
- * keeps replies in arrival order without bookkeeping; flush and recovery use
- * the asynchronous calls.
+ * The request path (WAL writes, SSTable block reads) is synchronous, so it
+ * keeps replies in arrival order without bookkeeping; the WAL's fdatasync
+ * (with --sync always), flush and recovery use the asynchronous calls.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -31,6 +31,8 @@ export interface FileSystem {
   unlink(path: string): Promise<void>;
   /** fsync on a directory, so renames and unlinks in it are durable. */
   syncDir(dir: string): Promise<void>;
+  /** fdatasync in the thread pool, for a WAL segment opened with openNewSync. */
+  fdatasync(fd: number): Promise<void>;
 
   // Synchronous: the request path.
   openReadSync(path: string): number;
@@ -70,6 +72,10 @@ export const nodeFileSystem: FileSystem = {
   },
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),
+  fdatasync: (fd) =>
+    new Promise<void>((resolve, reject) => {
+      fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()));
+    }),
   async syncDir(dir) {
     const handle = await fsp.open(dir, 'r');
     try {

@@ -10,11 +10,12 @@
  *       leave the queue only once their SSTable is durable and in the
  *       MANIFEST (installFlushed), so no moment exists where a write is in
  *       neither a MemTable nor a live SSTable.
- *   (3) Reads and writes are synchronous; flushOldest is the only async
- *       operation and it changes no in-memory state a reader can see.
+ *   (3) Reads and writes are synchronous; flushOldest and syncWal are the
+ *       only async operations and they change no in-memory state a reader
+ *       can see.
  *   (4) With a WAL, every MemTable that has had writes has a segment
- *       (walFileName(id)) holding them, committed by commitWal before any
- *       reply that depends on them leaves. The MANIFEST's minLiveWal is the
+ *       (walFileName(id)) holding them, committed (by commitWal, or by
+ *       writeWal then syncWal) before any reply that depends on them leaves. The MANIFEST's minLiveWal is the
  *       id of the oldest MemTable not yet in an SSTable: segments below it
  *       are obsolete and never replayed, so a lost unlink cannot resurrect
  *       old values over newer SSTables.
@@ -39,6 +40,10 @@ import { corruption, StorageError } from './errors.js';
 import { replayWal, walFileName, type WalReplay, walSegmentNumber, WalWriter } from './wal.js';
 import { newReaderCaches, type ReaderCaches, SSTableReader } from './sstableReader.js';
 import { type SSTableProperties, writeSSTable } from './sstableWriter.js';
+
+function walCommitFailed(cause: unknown): StorageError {
+  return new StorageError('STORAGE_IO', `write-ahead log commit failed: ${(cause as Error).message}`, { cause });
+}
 
 /** A MemTable is also frozen when its WAL segment reaches this many times --memtable-max-bytes. */
 export const WAL_FREEZE_FACTOR = 4;
@@ -223,24 +228,80 @@ export class Store {
     return this.write(toSortKey(key), TOMBSTONE);
   }
 
+  /** True iff the WAL is fdatasync'd (--sync always): then writeWal and syncWal commit, in two steps. */
+  get syncsWal(): boolean {
+    return this.options.wal?.sync === true;
+  }
+
+  /** True iff some write's record is not known durable yet. */
+  get walUnsynced(): boolean {
+    for (const writer of this.walWriters.values()) if (writer.hasUnsynced) return true;
+    return false;
+  }
+
   /**
-   * Group commit: writes every segment's pending records and, with sync,
-   * fdatasyncs them, so every write made so far survives a crash. Throws
-   * STORAGE_IO if the file system refuses; the records stay pending and the
-   * next commit writes them again at the same offset.
+   * Group commit in one step: writes every segment's new records and, with
+   * sync, fdatasyncs them before returning, so every write made so far
+   * survives a crash. Throws STORAGE_IO if the file system refuses; the
+   * records are kept and the next commit writes them again at the same offset.
    */
   commitWal(): void {
     if (this.options.wal === undefined) return;
-    try {
-      if (this.walDirSyncNeeded) {
-        this.options.fs.syncDirSync(this.options.dir);
-        this.walDirSyncNeeded = false;
-      }
+    this.walIo(() => {
+      this.syncNewSegments();
       for (const writer of this.walWriters.values()) {
-        if (writer.hasPending) writer.commit(this.options.wal.sync);
+        if (writer.hasUnsynced) writer.commit(this.options.wal!.sync);
       }
+    });
+  }
+
+  /**
+   * Group commit, first step: writes new records to the file, synchronously,
+   * without fdatasync. Only up to the oldest segment not yet durable: a newer
+   * segment's records are written (by syncWal) once the older ones are
+   * synced, so after a crash damage at the end of an older segment still
+   * means corruption (docs/WAL.md, recovery). Throws STORAGE_IO as commitWal.
+   */
+  writeWal(): void {
+    if (this.options.wal === undefined) return;
+    this.walIo(() => {
+      this.syncNewSegments();
+      for (const writer of this.walWriters.values()) {
+        writer.write();
+        if (writer.hasUnsynced) break;
+      }
+    });
+  }
+
+  /**
+   * Group commit, second step: makes every record appended before the call
+   * durable, segments oldest first: writes what is not written (a failed
+   * sync leaves its records to write again), fdatasyncs off the main thread.
+   * REQUIRES: no other syncWal in flight. Rejects with STORAGE_IO; the
+   * records are then written again by the next writeWal or syncWal.
+   */
+  async syncWal(): Promise<void> {
+    // Chosen now: a segment retired meanwhile (its MemTable flushed) is closed only after its sync.
+    const writers = [...this.walWriters.values()].filter((writer) => writer.hasUnsynced);
+    try {
+      for (const writer of writers) await writer.sync();
     } catch (cause) {
-      throw new StorageError('STORAGE_IO', `write-ahead log commit failed: ${(cause as Error).message}`, { cause });
+      throw walCommitFailed(cause);
+    }
+  }
+
+  /** A segment created since the last commit needs its directory entry made durable too. */
+  private syncNewSegments(): void {
+    if (!this.walDirSyncNeeded) return;
+    this.options.fs.syncDirSync(this.options.dir);
+    this.walDirSyncNeeded = false;
+  }
+
+  private walIo(call: () => void): void {
+    try {
+      call();
+    } catch (cause) {
+      throw walCommitFailed(cause);
     }
   }
 

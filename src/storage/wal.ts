@@ -19,11 +19,16 @@
  *
  * Invariants:
  *   (1) Bytes [0, durableLength) of the file are whole records, written and
- *       (with sync) fdatasync'd. Records appended since sit in `pending` and
- *       are written at durableLength by the next commit; a failed commit
- *       keeps them and the next one rewrites them at the same offset, so a
- *       partial write never leaves garbage in the middle of a segment.
- *   (2) Kind 0 is never written, so a zero-filled tail reads as damage.
+ *       (with sync) fdatasync'd. `buffer` holds every record appended since,
+ *       in order: buffer[0, written) is in the file at durableLength but not
+ *       yet known durable, buffer[written, buffered) not written yet. Bytes
+ *       leave the buffer only once durable. A failed write or sync sets
+ *       `written` back (to 0 for a sync), so the next write puts the same
+ *       bytes at the same offsets: a partial write never leaves garbage in
+ *       the middle of a segment.
+ *   (2) At most one sync() is in flight; writes may go on meanwhile (they
+ *       land after what it covers). close() during a sync waits for it.
+ *   (3) Kind 0 is never written, so a zero-filled tail reads as damage.
  */
 import { crc32c, maskCrc, unmaskCrc } from './crc32c.js';
 import { corruption } from './errors.js';
@@ -47,9 +52,13 @@ export function walSegmentNumber(name: string): number | undefined {
 
 /** Appends records to one segment; see invariant (1). */
 export class WalWriter {
-  private pending = Buffer.allocUnsafe(64 * 1024);
-  private pendingBytes = 0;
+  private buffer = Buffer.allocUnsafe(64 * 1024);
+  private buffered = 0;
+  private written = 0;
   private durableLength = 0;
+  private syncing = false;
+  private closeRequested = false;
+  private closed = false;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -62,14 +71,19 @@ export class WalWriter {
     return new WalWriter(fs, path, fs.openNewSync(path));
   }
 
-  /** Bytes of every record appended so far, committed or not. */
+  /** Bytes of every record appended so far, durable or not. */
   get bytes(): number {
-    return this.durableLength + this.pendingBytes;
+    return this.durableLength + this.buffered;
   }
 
-  /** True iff records were appended that no commit has written yet. */
-  get hasPending(): boolean {
-    return this.pendingBytes > 0;
+  /** True iff records were appended that are not written to the file yet. */
+  get hasUnwritten(): boolean {
+    return this.buffered > this.written;
+  }
+
+  /** True iff records were appended that are not known durable yet. */
+  get hasUnsynced(): boolean {
+    return this.buffered > 0;
   }
 
   appendPut(key: string, valueJson: string): void {
@@ -77,51 +91,104 @@ export class WalWriter {
     const payloadBytes = 4 + keyBytes + Buffer.byteLength(valueJson, 'utf8');
     const start = this.reserve(payloadBytes);
     const payload = start + WAL_HEADER_SIZE;
-    this.pending.writeUInt32LE(keyBytes, payload);
-    this.pending.write(key, payload + 4, 'utf8');
-    this.pending.write(valueJson, payload + 4 + keyBytes, 'utf8');
+    this.buffer.writeUInt32LE(keyBytes, payload);
+    this.buffer.write(key, payload + 4, 'utf8');
+    this.buffer.write(valueJson, payload + 4 + keyBytes, 'utf8');
     this.seal(start, payloadBytes, WalRecordKind.Put);
   }
 
   appendDelete(key: string): void {
     const payloadBytes = Buffer.byteLength(key, 'utf8');
     const start = this.reserve(payloadBytes);
-    this.pending.write(key, start + WAL_HEADER_SIZE, 'utf8');
+    this.buffer.write(key, start + WAL_HEADER_SIZE, 'utf8');
     this.seal(start, payloadBytes, WalRecordKind.Delete);
   }
 
-  /**
-   * Writes pending records at durableLength and, when `sync`, fdatasyncs.
-   * Throws the file system's error and keeps the records pending if it fails.
-   */
-  commit(sync: boolean): void {
-    if (this.pendingBytes === 0) return;
-    const data = this.pending.subarray(0, this.pendingBytes);
-    this.fs.writeAtSync(this.fd, data, this.durableLength);
-    if (sync) this.fs.fdatasyncSync(this.fd);
-    this.durableLength += this.pendingBytes;
-    this.pendingBytes = 0;
+  /** Writes the records not written yet, after those that are. Throws the file system's error; they stay unwritten. */
+  write(): void {
+    if (this.buffered === this.written) return;
+    this.fs.writeAtSync(this.fd, this.buffer.subarray(this.written, this.buffered), this.durableLength + this.written);
+    this.written = this.buffered;
   }
 
+  /**
+   * Writes the records not written yet and, when `sync`, fdatasyncs before
+   * returning; either way they count as durable after (without sync, as far
+   * as the OS holds them). Throws the file system's error; the records are
+   * then written again by the next write or commit.
+   */
+  commit(sync: boolean): void {
+    if (this.syncing) throw new Error('WalWriter.commit: a sync() is in flight');
+    try {
+      this.write();
+      if (sync && this.buffered > 0) this.fs.fdatasyncSync(this.fd);
+    } catch (error) {
+      this.written = 0;
+      throw error;
+    }
+    this.markDurable(this.buffered);
+  }
+
+  /**
+   * REQUIRES: no sync() in flight. Writes what is not written yet (after a
+   * failed sync, everything kept), then fdatasyncs in the thread pool;
+   * resolves once every record appended before the call is durable. On
+   * failure the records are kept and written again by the next write or
+   * sync, and it rejects.
+   */
+  async sync(): Promise<void> {
+    if (this.syncing) throw new Error('WalWriter.sync: a sync() is in flight');
+    this.write();
+    const covered = this.written;
+    if (covered === 0) return;
+    this.syncing = true;
+    try {
+      await this.fs.fdatasync(this.fd);
+      this.markDurable(covered);
+    } catch (error) {
+      // What reached the file may not have reached the disk: write it all again.
+      this.written = 0;
+      throw error;
+    } finally {
+      this.syncing = false;
+      if (this.closeRequested) this.close();
+    }
+  }
+
+  /** Closes the segment, once the sync in flight (if any) is over. Idempotent. */
   close(): void {
+    if (this.syncing) {
+      this.closeRequested = true;
+      return;
+    }
+    if (this.closed) return;
+    this.closed = true;
     this.fs.closeSync(this.fd);
   }
 
-  /** Makes room for one record; returns its offset in `pending`. */
+  /** The first `bytes` of the buffer are durable: they leave it. */
+  private markDurable(bytes: number): void {
+    this.buffer.copyWithin(0, bytes, this.buffered);
+    this.buffered -= bytes;
+    this.written -= bytes;
+    this.durableLength += bytes;
+  }
+
+  /** Makes room for one record; returns its offset in `buffer`. */
   private reserve(payloadBytes: number): number {
-    const needed = this.pendingBytes + WAL_HEADER_SIZE + payloadBytes;
-    if (needed > this.pending.length) {
-      const grown = Buffer.allocUnsafe(Math.max(needed, this.pending.length * 2));
-      this.pending.copy(grown, 0, 0, this.pendingBytes);
-      this.pending = grown;
+    const needed = this.buffered + WAL_HEADER_SIZE + payloadBytes;
+    if (needed > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.buffer.length * 2));
+      this.buffer.copy(grown, 0, 0, this.buffered);
+      this.buffer = grown;
     }
-    const start = this.pendingBytes;
-    this.pendingBytes = needed;
+    const start = this.buffered;
+    this.buffered = needed;
     return start;
   }
 
   private seal(start: number, payloadBytes: number, kind: number): void {
-    const buf = this.pending;
+    const buf = this.buffer;
     buf.writeUInt32LE(payloadBytes, start);
     buf[start + 4] = kind;
     buf.writeUInt32LE(maskCrc(crc32c(buf.subarray(start, start + 5))), start + 5);

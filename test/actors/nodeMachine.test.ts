@@ -17,13 +17,13 @@ function envelope(body: Record<string, unknown>, src = 'c1'): Envelope {
 
 const initEnvelope = () => envelope({ type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1'] }, 'c0');
 
-function startNode(options: { memtableMaxBytes?: number; maxImmutable?: number; fs?: FileSystem } = {}) {
-  const dataRoot = freshDir();
+function startNode(options: { memtableMaxBytes?: number; maxImmutable?: number; fs?: FileSystem; wal?: { sync: boolean }; dataRoot?: string } = {}) {
+  const dataRoot = options.dataRoot ?? freshDir();
   const actor = createActor(nodeMachine, {
     input: {
       nodeId: 'n1',
       log: pino({ level: 'silent' }),
-      options: { dataRoot, memtableMaxBytes: options.memtableMaxBytes ?? 1 << 20, maxImmutable: options.maxImmutable ?? 4, fs: options.fs ?? nodeFileSystem },
+      options: { dataRoot, memtableMaxBytes: options.memtableMaxBytes ?? 1 << 20, maxImmutable: options.maxImmutable ?? 4, fs: options.fs ?? nodeFileSystem, wal: options.wal },
     },
   });
   const out: Array<{ body: Record<string, unknown> }> = [];
@@ -123,5 +123,100 @@ describe('node machine', () => {
       ['error', 11],
     ]);
     actor.stop();
+  });
+
+  describe('with --sync always: the WAL sync runs while the next batch is served', () => {
+    /** nodeFileSystem whose WAL fdatasyncs wait until the test settles them, in order. */
+    function gatedSyncs() {
+      const gates: Array<{ pass: () => void; fail: () => void }> = [];
+      const fs: FileSystem = {
+        ...nodeFileSystem,
+        fdatasync: (fd) =>
+          new Promise<void>((resolve, reject) => {
+            gates.push({
+              pass: () => void nodeFileSystem.fdatasync(fd).then(resolve, reject),
+              fail: () => reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })),
+            });
+          }),
+      };
+      return { fs, gates };
+    }
+    const replies = (out: Array<{ body: Record<string, unknown> }>) => out.map(({ body }) => [body.type, body.msg_id, body.in_reply_to, body.value ?? body.code]);
+
+    it('holds replies until the sync covering them, serves the next batch meanwhile, and sends all in order', async () => {
+      const { fs, gates } = gatedSyncs();
+      const { actor, out, send } = startNode({ fs, wal: { sync: true } });
+      send(initEnvelope());
+      await waitFor(actor, (s) => s.matches('ready'));
+      send(envelope({ type: 'memtable_put', msg_id: 2, key: 'a', value: 1 }));
+      expect(gates).toHaveLength(1);
+      // Served, not answered: the get reads the unsynced put, so it must wait too, behind the put.
+      send(envelope({ type: 'memtable_get', msg_id: 3, key: 'a' }), envelope({ type: 'memtable_put', msg_id: 4, key: 'b', value: 2 }));
+      expect(actor.getSnapshot().context.pending).toEqual([]);
+      expect(actor.getSnapshot().context.held.map((batch) => batch.state)).toEqual(['syncing', 'waiting']);
+      expect(gates).toHaveLength(1); // one sync at a time
+      expect(replies(out)).toEqual([['init_ok', 0, 1, undefined]]);
+
+      gates[0].pass();
+      await waitFor(actor, (s) => s.context.held.length === 1 && s.context.walSyncing);
+      expect(replies(out).slice(1)).toEqual([['memtable_put_ok', 1, 2, undefined]]);
+      expect(gates).toHaveLength(2);
+      gates[1].pass();
+      await waitFor(actor, (s) => s.context.held.length === 0 && !s.context.walSyncing);
+      expect(replies(out).slice(2)).toEqual([
+        ['memtable_get_ok', 2, 3, 1],
+        ['memtable_put_ok', 3, 4, undefined],
+      ]);
+      actor.stop();
+    });
+
+    it('sends a finished sstable_flush only after the replies held before it', async () => {
+      const { fs, gates } = gatedSyncs();
+      const { actor, out, send } = startNode({ fs, wal: { sync: true } });
+      send(initEnvelope());
+      await waitFor(actor, (s) => s.matches('ready'));
+      send(envelope({ type: 'memtable_put', msg_id: 2, key: 'a', value: 1 }), envelope({ type: 'sstable_flush', msg_id: 3 }));
+      // The flush is on disk (its own fdatasync is not the WAL's), and its MemTable's segment retired mid-sync.
+      await waitFor(actor, (s) => s.context.flushWaiter === null && s.matches('ready'));
+      expect(replies(out)).toEqual([['init_ok', 0, 1, undefined]]);
+      gates[0].pass();
+      await waitFor(actor, (s) => s.context.held.length === 0 && !s.context.walSyncing);
+      expect(replies(out).slice(1)).toEqual([
+        ['memtable_put_ok', 1, 2, undefined],
+        ['sstable_flush_ok', 2, 3, undefined],
+      ]);
+      actor.stop();
+    });
+
+    it('answers 13 for what a failed sync covered, writes its records again, and loses nothing after', async () => {
+      const { fs, gates } = gatedSyncs();
+      const dataRoot = freshDir();
+      const first = startNode({ fs, wal: { sync: true }, dataRoot });
+      first.send(initEnvelope());
+      await waitFor(first.actor, (s) => s.matches('ready'));
+      first.send(envelope({ type: 'memtable_put', msg_id: 2, key: 'a', value: 1 }));
+      first.send(envelope({ type: 'memtable_stats', msg_id: 3 }), envelope({ type: 'memtable_put', msg_id: 4, key: 'b', value: 2 }));
+      gates[0].fail();
+      await waitFor(first.actor, (s) => s.context.held.length === 1 && s.context.walSyncing);
+      expect(replies(first.out).slice(1)).toEqual([['error', 1, 2, 13]]);
+      // The next sync covers the put whose sync failed as well: both are written again and answered.
+      gates[1].pass();
+      await waitFor(first.actor, (s) => s.context.held.length === 0 && !s.context.walSyncing);
+      expect(replies(first.out).slice(2).map(([type, , inReplyTo]) => [type, inReplyTo])).toEqual([
+        ['memtable_stats_ok', 3],
+        ['memtable_put_ok', 4],
+      ]);
+      first.actor.getSnapshot().context.store!.close();
+      first.actor.stop();
+
+      const second = startNode({ dataRoot, wal: { sync: true } });
+      second.send(initEnvelope(), envelope({ type: 'memtable_get', msg_id: 2, key: 'a' }), envelope({ type: 'memtable_get', msg_id: 3, key: 'b' }));
+      await waitFor(second.actor, (s) => s.matches('ready') && s.context.held.length === 0 && !s.context.walSyncing && s.context.pending.length === 0);
+      expect(replies(second.out).slice(1)).toEqual([
+        ['memtable_get_ok', 1, 2, 1],
+        ['memtable_get_ok', 2, 3, 2],
+      ]);
+      second.actor.stop();
+    });
   });
 });

@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { MAX_WAITING_BATCHES } from '../../src/actors/nodeActor.js';
 import { runNodes } from '../../src/actors/runtime.js';
-import { nodeFileSystem } from '../../src/storage/fileSystem.js';
+import { type FileSystem, nodeFileSystem } from '../../src/storage/fileSystem.js';
 import { useTempDirs } from '../support/tempDirs.js';
 
 const freshDir = useTempDirs('runtime-test');
@@ -80,5 +81,56 @@ describe('runtime', () => {
     expect(from('n3')).toEqual([['error', 10, 0], ['error', 11, 1], ['error', 10, 2]]);
     const refusal = replies.find((reply) => reply.body.code === 10)!;
     expect(refusal.body.text).toMatch(/--max-nodes/);
+  });
+
+  it('with --sync always serves chunks while a WAL sync runs, up to MAX_WAITING_BATCHES, which the next sync covers at once', async () => {
+    const gates: Array<() => void> = [];
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      fdatasync: (fd) => new Promise<void>((resolve, reject) => gates.push(() => void nodeFileSystem.fdatasync(fd).then(resolve, reject))),
+    };
+    const put = (msgId: number): Message => ({ src: 'c1', dest: 'n1', body: { type: 'memtable_put', msg_id: msgId, key: `k${msgId}`, value: msgId } });
+    const puts = MAX_WAITING_BATCHES + 3;
+    const chunks = [[init('n1', 1)], ...Array.from({ length: puts }, (_, i) => [put(2 + i)])];
+    let pulled = 0;
+    async function* input() {
+      for (const chunk of chunks) {
+        pulled++;
+        yield Buffer.from(chunk.map((message) => JSON.stringify(message) + '\n').join(''));
+      }
+    }
+    const replies: Message[] = [];
+    const output = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        for (const line of chunk.toString().split('\n')) if (line !== '') replies.push(JSON.parse(line));
+        callback();
+      },
+    });
+    const done = runNodes({
+      input: input(),
+      output,
+      log: pino({ level: 'silent' }),
+      maxLineBytes: 1 << 20,
+      node: { dataRoot: freshDir(), memtableMaxBytes: 1 << 20, maxImmutable: 4, fs, wal: { sync: true } },
+    });
+    await vi.waitFor(() => expect(gates).toHaveLength(1)); // the first put's sync
+    await vi.waitFor(() => expect(pulled).toBe(2 + MAX_WAITING_BATCHES));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // time to take more input, had it been allowed
+    expect(pulled).toBe(2 + MAX_WAITING_BATCHES); // init, the put syncing, and as many waiting as allowed
+    expect(replies.map((reply) => reply.body.in_reply_to)).toEqual([1]);
+    gates[0]();
+    // One sync for every batch that waited, then one for the rest.
+    await vi.waitFor(() => expect(gates).toHaveLength(2));
+    await vi.waitFor(() => expect(replies).toHaveLength(2));
+    gates[1]();
+    await vi.waitFor(() => expect(gates).toHaveLength(3));
+    expect(replies).toHaveLength(2 + MAX_WAITING_BATCHES);
+    gates[2]();
+    await done;
+    expect(gates).toHaveLength(3);
+    expect(replies.map((reply) => [reply.body.type, reply.body.in_reply_to])).toEqual([
+      ['init_ok', 1],
+      ...Array.from({ length: puts }, (_, i) => ['memtable_put_ok', 2 + i]),
+    ]);
   });
 });

@@ -665,7 +665,7 @@ describe('damaged SSTable and MANIFEST', () => {
 describe('injected file-system faults', () => {
   it.each([
     ['writeAtSync', 'ENOSPC', []],
-    ['fdatasyncSync', 'EIO', []],
+    ['fdatasync', 'EIO', []],
     // MemTables freeze and flush (createWritable still works) while commits fail: pending records of a flushed MemTable are in its SSTable.
     ['writeAtSync', 'ENOSPC', ['--memtable-max-bytes', '700', '--max-immutable', '2']],
   ])('a WAL commit failing with %s %s (args %j) answers 13, loses nothing acknowledged, and heals', async (operation, code, args) => {

@@ -107,6 +107,7 @@ function memoryFileSystem() {
     openNewSync: unsupported,
     writeAtSync: unsupported,
     fdatasyncSync: unsupported,
+    fdatasync: unsupported,
     syncDirSync: unsupported,
     truncateSync: unsupported,
     closeSync(fd) {

@@ -182,6 +182,29 @@ describe('Store', () => {
     store.close();
   });
 
+  it('with sync, writes a newer segment only once the older ones are durable, and syncWal makes all durable', async () => {
+    const dir = freshDir();
+    const options = { dir, memtableMaxBytes: 1 << 20, maxImmutable: 4, wal: { sync: true } };
+    const store = await Store.open(options);
+    expect(store.syncsWal).toBe(true);
+    store.put('a', '1');
+    store.freezeActive();
+    store.put('b', '2');
+    store.writeWal();
+    // A crash now may keep the newer segment's bytes and lose the older's: so the newer waits.
+    expect(readFileSync(join(dir, '000001.wal')).length).toBeGreaterThan(0);
+    expect(readFileSync(join(dir, '000002.wal')).length).toBe(0);
+    expect(store.walUnsynced).toBe(true);
+    await store.syncWal();
+    expect(store.walUnsynced).toBe(false);
+    expect(readFileSync(join(dir, '000002.wal')).length).toBeGreaterThan(0);
+    const recovered = await Store.open(options);
+    expect(recovered.get('a')).toMatchObject({ found: true, value: '1' });
+    expect(recovered.get('b')).toMatchObject({ found: true, value: '2' });
+    recovered.close();
+    store.close();
+  });
+
   it('freezes a MemTable whose WAL segment outgrows it, as overwrites of one key make it', async () => {
     const dir = freshDir();
     const store = await Store.open({ dir, memtableMaxBytes: 1000, maxImmutable: 4, wal: { sync: false } });

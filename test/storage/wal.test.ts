@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { faultInjectingFileSystem, type FaultPlan } from '../../src/storage/faultInjection.js';
-import { nodeFileSystem } from '../../src/storage/fileSystem.js';
+import { type FileSystem, nodeFileSystem } from '../../src/storage/fileSystem.js';
 import { replayWal, WAL_HEADER_SIZE, walFileName, walSegmentNumber, type WalRecord, WalWriter } from '../../src/storage/wal.js';
 import { useTempDirs } from '../support/tempDirs.js';
 
@@ -102,7 +102,7 @@ describe('WAL', () => {
     writer.appendPut('b', '2');
     plan = { fdatasyncSync: 'EIO' }; // the bytes reach the file, the sync fails
     expect(() => writer.commit(true)).toThrow(/EIO/);
-    expect(writer.hasPending).toBe(true);
+    expect(writer.hasUnsynced).toBe(true);
     writer.appendDelete('a');
     plan = {};
     writer.commit(true);
@@ -113,6 +113,57 @@ describe('WAL', () => {
       { kind: 'delete', key: 'a' },
     ]);
     expect(replayAll(readFileSync(path)).tornBytes).toBe(0);
+  });
+
+  it('sync() makes durable what was appended before it; records appended meanwhile wait for the next', async () => {
+    const gates: Array<() => void> = [];
+    let closes = 0;
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      fdatasync: (fd) => new Promise<void>((resolve, reject) => gates.push(() => void nodeFileSystem.fdatasync(fd).then(resolve, reject))),
+      closeSync: (fd) => {
+        closes++;
+        nodeFileSystem.closeSync(fd);
+      },
+    };
+    const path = join(freshDir(), walFileName(8));
+    const writer = WalWriter.create(fs, path);
+    writer.appendPut('a', '1');
+    const first = writer.sync(); // writes 'a' now, then waits for the gate
+    expect(() => writer.commit(true)).toThrow(/in flight/);
+    writer.appendPut('b', '2');
+    writer.write(); // lands after 'a' while the sync runs
+    expect(replayAll(readFileSync(path)).records.map((r) => r.key)).toEqual(['a', 'b']);
+    writer.close(); // deferred: the sync still needs the descriptor
+    expect(closes).toBe(0);
+    gates[0]();
+    await first;
+    expect(closes).toBe(1);
+    expect(writer.hasUnsynced).toBe(true); // 'b' was written after the sync began
+    writer.close();
+    expect(closes).toBe(1);
+  });
+
+  it('writes everything a failed sync covered again, at the same offsets, before the next sync', async () => {
+    let plan: FaultPlan = { fdatasync: 'EIO' };
+    const fs = faultInjectingFileSystem(nodeFileSystem, () => plan);
+    const path = join(freshDir(), walFileName(9));
+    const writer = WalWriter.create(fs, path);
+    writer.appendPut('a', '1');
+    await expect(writer.sync()).rejects.toThrow(/EIO/);
+    // As if the failed sync had lost the page: the bytes are gone from the file.
+    writeFileSync(path, Buffer.alloc(readFileSync(path).length));
+    plan = {};
+    writer.appendDelete('a');
+    await writer.sync();
+    expect(writer.hasUnsynced).toBe(false);
+    writer.close();
+    const replay = replayAll(readFileSync(path));
+    expect(replay.records).toEqual([
+      { kind: 'put', key: 'a', valueJson: '1' },
+      { kind: 'delete', key: 'a' },
+    ]);
+    expect(replay.tornBytes).toBe(0);
   });
 
   it('never creates over an existing segment', () => {
