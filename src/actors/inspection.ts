@@ -18,6 +18,9 @@ export interface StatelyInspection {
   stop(): Promise<void>;
 }
 
+/** The id the node machine gives its WAL sync children (nodeMachine.ts). */
+const WAL_SYNC_ID = 'walSync';
+
 /** What the inspector sees of a node's context. */
 export function summarizeContext(context: NodeContext) {
   const stats = context.store?.stats();
@@ -28,6 +31,8 @@ export function summarizeContext(context: NodeContext) {
     pending: context.pending.length,
     initRequest: context.initRequest?.body.msg_id ?? null,
     flushWaiter: context.flushWaiter?.envelope.body.msg_id ?? null,
+    heldBatches: context.held.length,
+    walSyncing: context.walSyncing,
     flushFailures: context.flushFailures,
     store: stats === undefined ? null : {
       active: stats.active,
@@ -96,6 +101,9 @@ export async function startStatelyInspection(url: string): Promise<StatelyInspec
   const inspector = createWebSocketInspector({ url });
   return {
     inspect(event) {
+      // A walSync child lives for one WAL sync, one a batch: shown, they would bury the nodes in the
+      // inspector's actor list. The nodes' own timelines still show each sync ending (xstate.done.actor.walSync).
+      if ((event.actorRef as InspectedRef).id === WAL_SYNC_ID) return;
       if (event.type === '@xstate.snapshot' || event.type === '@xstate.event' || event.type === '@xstate.actor') {
         inspector.inspect.next?.(sanitize(event));
       }

@@ -1,5 +1,8 @@
 /** --inspect: the node machine's inspection events reach a Stately-inspector WebSocket, sanitized. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
@@ -26,7 +29,8 @@ describe('--inspect', () => {
       }),
     );
 
-    const child = spawn(process.execPath, [CLI, '--inspect', `ws://127.0.0.1:${port}`, '--memtable-max-bytes', '2000'], {
+    const dataDir = mkdtempSync(join(tmpdir(), 'inspect-test-'));
+    const child = spawn(process.execPath, [CLI, '--inspect', `ws://127.0.0.1:${port}`, '--memtable-max-bytes', '2000', '--data-dir', dataDir], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -42,6 +46,7 @@ describe('--inspect', () => {
     expect(await exited).toBe(0);
     expect(Date.now() - started).toBeLessThan(5000);
     server.close();
+    rmSync(dataDir, { recursive: true, force: true });
 
     for (const line of stdout.split('\n').filter(Boolean)) expect(JSON.parse(line)).toHaveProperty('body');
     expect(received.some(({ event }) => event.type === '@xstate.actor' && event.name === 'node')).toBe(true);
@@ -52,8 +57,12 @@ describe('--inspect', () => {
     const contexts = received.flatMap(({ event }) => (event.snapshot?.context ? [event.snapshot.context] : []));
     expect(contexts.length).toBeGreaterThan(3);
     for (const context of contexts) {
-      expect(Object.keys(context).sort()).toEqual(['flushFailures', 'flushWaiter', 'initRequest', 'initialized', 'nextMsgId', 'nodeId', 'pending', 'store']);
+      expect(Object.keys(context).sort()).toEqual(['flushFailures', 'flushWaiter', 'heldBatches', 'initRequest', 'initialized', 'nextMsgId', 'nodeId', 'pending', 'store', 'walSyncing']);
     }
+    // WAL syncs (--data-dir, --sync always) show as events the node receives, not as actors of their own.
+    expect(received.some(({ raw }) => raw.includes('xstate.done.actor.walSync'))).toBe(true);
+    expect(received.filter(({ event }) => event.type === '@xstate.actor').map(({ raw }) => JSON.parse(raw).name ?? '')).not.toContain('walSync');
+    expect(received.some(({ raw }) => /"id":"walSync"/.test(raw) && !raw.includes('xstate.done.actor.walSync'))).toBe(false);
     expect(contexts.some((context) => JSON.stringify(context.store).includes('L0_000001.sst'))).toBe(true);
     // 60 values of 300 bytes were written; no event carries them.
     for (const { raw } of received) expect(raw).not.toContain('v'.repeat(300));
