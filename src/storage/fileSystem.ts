@@ -20,7 +20,7 @@ export interface WritableFile {
 }
 
 export interface FileSystem {
-  // Asynchronous: flush, recovery, housekeeping.
+  // Asynchronous: flush, recovery, housekeeping, and the WAL's fdatasync.
   mkdirp(dir: string): Promise<void>;
   readdir(dir: string): Promise<string[]>;
   /** Rejects with code ENOENT when the file does not exist. */
@@ -43,6 +43,7 @@ export interface FileSystem {
   openNewSync(path: string): number;
   /** Writes all of `data` at `position`. */
   writeAtSync(fd: number, data: Uint8Array, position: number): void;
+  /** fdatasync, blocking: Store.commitWal's one-step commit (the node syncs with fdatasync). */
   fdatasyncSync(fd: number): void;
   /** fsync on a directory, synchronously: makes a file just created in it durable. */
   syncDirSync(dir: string): void;

@@ -15,10 +15,11 @@
  *       can see.
  *   (4) With a WAL, every MemTable that has had writes has a segment
  *       (walFileName(id)) holding them, committed (by commitWal, or by
- *       writeWal then syncWal) before any reply that depends on them leaves. The MANIFEST's minLiveWal is the
- *       id of the oldest MemTable not yet in an SSTable: segments below it
- *       are obsolete and never replayed, so a lost unlink cannot resurrect
- *       old values over newer SSTables.
+ *       writeWal then syncWal) before any reply that depends on them
+ *       leaves. The MANIFEST's minLiveWal is the id of the oldest MemTable
+ *       not yet in an SSTable: segments below it are obsolete and never
+ *       replayed, so a lost unlink cannot resurrect old values over newer
+ *       SSTables.
  * The Store knows nothing of messages or actors: the node machine decides
  * when to freeze and flush; the Store does it.
  */
