@@ -76,11 +76,6 @@ export class WalWriter {
     return this.durableLength + this.buffered;
   }
 
-  /** True iff records were appended that are not written to the file yet. */
-  get hasUnwritten(): boolean {
-    return this.buffered > this.written;
-  }
-
   /** True iff records were appended that are not known durable yet. */
   get hasUnsynced(): boolean {
     return this.buffered > 0;
