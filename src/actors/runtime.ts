@@ -4,9 +4,11 @@
  * actor each, and the actors' output goes to the one stdout sink.
  *
  * Backpressure: one stdin chunk is handed over at a time, as one event per
- * node. The next chunk is read only when every node has answered everything
- * it received (no write stall, no pending init or sstable_flush) and stdout
- * has drained, so memory stays bounded however fast input arrives.
+ * node. The next chunk is read only when every node has served everything
+ * it received (no write stall, no pending init or sstable_flush), has fewer
+ * than MAX_WAITING_BATCHES batches of replies waiting for a WAL sync
+ * (caughtUp), and stdout has drained, so memory stays bounded however fast
+ * input arrives.
  *
  * Bounded by node count too: after each chunk, an actor still uninitialized
  * and caught up is retired (stopped, its group completed), keeping only its

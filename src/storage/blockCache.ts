@@ -18,7 +18,7 @@
 /** --block-cache-bytes' default (RocksDB's; LevelDB's is 8 MiB). */
 export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 
-/** Blocks a reader may number: 2^24 of 4 KiB blocks is a 64 GiB file, far past any MemTable. */
+/** Slots a reader may number: two a block (sstableReader.ts), so 2^23 blocks of 4 KiB, a 32 GiB file, far past any MemTable. */
 const BLOCKS_PER_OWNER = 2 ** 24;
 
 export class BlockCache {

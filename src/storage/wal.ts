@@ -133,6 +133,8 @@ export class WalWriter {
    */
   async sync(): Promise<void> {
     if (this.syncing) throw new Error('WalWriter.sync: a sync() is in flight');
+    // Closed since a Store.syncWal chose it: its MemTable is in an SSTable now, or the store is closing.
+    if (this.closed) return;
     this.write();
     const covered = this.written;
     if (covered === 0) return;

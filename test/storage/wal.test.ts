@@ -142,6 +142,8 @@ describe('WAL', () => {
     expect(writer.hasUnsynced).toBe(true); // 'b' was written after the sync began
     writer.close();
     expect(closes).toBe(1);
+    await writer.sync(); // closed (its MemTable flushed, say): nothing left to sync, and no call on a closed descriptor
+    expect(gates).toHaveLength(1);
   });
 
   it('writes everything a failed sync covered again, at the same offsets, before the next sync', async () => {
