@@ -5,6 +5,7 @@ import { createActor, waitFor } from 'xstate';
 import { flushRetryDelayMs, nodeMachine } from '../../src/actors/nodeMachine.js';
 import { parseEnvelope, type Envelope } from '../../src/protocol/envelope.js';
 import { type FileSystem, nodeFileSystem } from '../../src/storage/fileSystem.js';
+import { gatedSyncs } from '../support/gatedSyncs.js';
 import { useTempDirs } from '../support/tempDirs.js';
 
 const freshDir = useTempDirs('machine-test');
@@ -126,21 +127,6 @@ describe('node machine', () => {
   });
 
   describe('with --sync always: the WAL sync runs while the next batch is served', () => {
-    /** nodeFileSystem whose WAL fdatasyncs wait until the test settles them, in order. */
-    function gatedSyncs() {
-      const gates: Array<{ pass: () => void; fail: () => void }> = [];
-      const fs: FileSystem = {
-        ...nodeFileSystem,
-        fdatasync: (fd) =>
-          new Promise<void>((resolve, reject) => {
-            gates.push({
-              pass: () => void nodeFileSystem.fdatasync(fd).then(resolve, reject),
-              fail: () => reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })),
-            });
-          }),
-      };
-      return { fs, gates };
-    }
     const replies = (out: Array<{ body: Record<string, unknown> }>) => out.map(({ body }) => [body.type, body.msg_id, body.in_reply_to, body.value ?? body.code]);
 
     it('holds replies until the sync covering them, serves the next batch meanwhile, and sends all in order', async () => {

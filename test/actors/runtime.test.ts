@@ -3,7 +3,8 @@ import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_WAITING_BATCHES } from '../../src/actors/nodeActor.js';
 import { runNodes } from '../../src/actors/runtime.js';
-import { type FileSystem, nodeFileSystem } from '../../src/storage/fileSystem.js';
+import { nodeFileSystem } from '../../src/storage/fileSystem.js';
+import { gatedSyncs } from '../support/gatedSyncs.js';
 import { useTempDirs } from '../support/tempDirs.js';
 
 const freshDir = useTempDirs('runtime-test');
@@ -84,11 +85,7 @@ describe('runtime', () => {
   });
 
   it('with --sync always serves chunks while a WAL sync runs, up to MAX_WAITING_BATCHES, which the next sync covers at once', async () => {
-    const gates: Array<() => void> = [];
-    const fs: FileSystem = {
-      ...nodeFileSystem,
-      fdatasync: (fd) => new Promise<void>((resolve, reject) => gates.push(() => void nodeFileSystem.fdatasync(fd).then(resolve, reject))),
-    };
+    const { fs, gates } = gatedSyncs();
     const put = (msgId: number): Message => ({ src: 'c1', dest: 'n1', body: { type: 'memtable_put', msg_id: msgId, key: `k${msgId}`, value: msgId } });
     const puts = MAX_WAITING_BATCHES + 3;
     const chunks = [[init('n1', 1)], ...Array.from({ length: puts }, (_, i) => [put(2 + i)])];
@@ -118,14 +115,14 @@ describe('runtime', () => {
     await new Promise((resolve) => setTimeout(resolve, 50)); // time to take more input, had it been allowed
     expect(pulled).toBe(2 + MAX_WAITING_BATCHES); // init, the put syncing, and as many waiting as allowed
     expect(replies.map((reply) => reply.body.in_reply_to)).toEqual([1]);
-    gates[0]();
+    gates[0].pass();
     // One sync for every batch that waited, then one for the rest.
     await vi.waitFor(() => expect(gates).toHaveLength(2));
     await vi.waitFor(() => expect(replies).toHaveLength(2));
-    gates[1]();
+    gates[1].pass();
     await vi.waitFor(() => expect(gates).toHaveLength(3));
     expect(replies).toHaveLength(2 + MAX_WAITING_BATCHES);
-    gates[2]();
+    gates[2].pass();
     await done;
     expect(gates).toHaveLength(3);
     expect(replies.map((reply) => [reply.body.type, reply.body.in_reply_to])).toEqual([

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { faultInjectingFileSystem, type FaultPlan } from '../../src/storage/faultInjection.js';
-import { type FileSystem, nodeFileSystem } from '../../src/storage/fileSystem.js';
+import { nodeFileSystem } from '../../src/storage/fileSystem.js';
 import { replayWal, WAL_HEADER_SIZE, walFileName, walSegmentNumber, type WalRecord, WalWriter } from '../../src/storage/wal.js';
+import { gatedSyncs } from '../support/gatedSyncs.js';
 import { useTempDirs } from '../support/tempDirs.js';
 
 const freshDir = useTempDirs('wal-test');
@@ -116,16 +117,14 @@ describe('WAL', () => {
   });
 
   it('sync() makes durable what was appended before it; records appended meanwhile wait for the next', async () => {
-    const gates: Array<() => void> = [];
     let closes = 0;
-    const fs: FileSystem = {
+    const { fs, gates } = gatedSyncs({
       ...nodeFileSystem,
-      fdatasync: (fd) => new Promise<void>((resolve, reject) => gates.push(() => void nodeFileSystem.fdatasync(fd).then(resolve, reject))),
       closeSync: (fd) => {
         closes++;
         nodeFileSystem.closeSync(fd);
       },
-    };
+    });
     const path = join(freshDir(), walFileName(8));
     const writer = WalWriter.create(fs, path);
     writer.appendPut('a', '1');
@@ -136,7 +135,7 @@ describe('WAL', () => {
     expect(replayAll(readFileSync(path)).records.map((r) => r.key)).toEqual(['a', 'b']);
     writer.close(); // deferred: the sync still needs the descriptor
     expect(closes).toBe(0);
-    gates[0]();
+    gates[0].pass();
     await first;
     expect(closes).toBe(1);
     expect(writer.hasUnsynced).toBe(true); // 'b' was written after the sync began
