@@ -115,8 +115,7 @@ export function serveReady(context: NodeContext): Served {
   let unsynced = false;
   if (served > 0) {
     try {
-      if (store.syncsWal) store.writeWal();
-      else store.commitWal();
+      store.writeWal();
     } catch (error) {
       walError = error;
     }

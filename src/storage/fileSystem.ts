@@ -43,8 +43,6 @@ export interface FileSystem {
   openNewSync(path: string): number;
   /** Writes all of `data` at `position`. */
   writeAtSync(fd: number, data: Uint8Array, position: number): void;
-  /** fdatasync, blocking: Store.commitWal's one-step commit (the node syncs with fdatasync). */
-  fdatasyncSync(fd: number): void;
   /** fsync on a directory, synchronously: makes a file just created in it durable. */
   syncDirSync(dir: string): void;
   truncateSync(path: string, length: number): void;
@@ -102,7 +100,6 @@ export const nodeFileSystem: FileSystem = {
     let offset = 0;
     while (offset < data.length) offset += fs.writeSync(fd, data, offset, data.length - offset, position + offset);
   },
-  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
   syncDirSync(dir) {
     const fd = fs.openSync(dir, 'r');
     try {

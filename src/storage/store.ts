@@ -14,9 +14,8 @@
  *       only async operations and they change no in-memory state a reader
  *       can see.
  *   (4) With a WAL, every MemTable that has had writes has a segment
- *       (walFileName(id)) holding them, committed (by commitWal, or by
- *       writeWal then syncWal) before any reply that depends on them
- *       leaves. The MANIFEST's minLiveWal is the id of the oldest MemTable
+ *       (walFileName(id)) holding them, committed (by writeWal and, with
+ *       sync, syncWal) before any reply that depends on them leaves. The MANIFEST's minLiveWal is the id of the oldest MemTable
  *       not yet in an SSTable: segments below it are obsolete and never
  *       replayed, so a lost unlink cannot resurrect old values over newer
  *       SSTables.
@@ -217,21 +216,16 @@ export class Store {
     return this.frozen[this.frozen.length - 1];
   }
 
-  /** REQUIRES: !writesStalled. Writes a JSON text value at `key`; durable after the next commitWal. */
+  /** REQUIRES: !writesStalled. Writes a JSON text value at `key`; durable after the next writeWal (and, with sync, syncWal). */
   put(key: string, valueJson: string): WriteResult {
     this.activeWal?.appendPut(key, valueJson);
     return this.write(toSortKey(key), valueJson);
   }
 
-  /** REQUIRES: !writesStalled. Writes a tombstone at `key`; durable after the next commitWal. */
+  /** REQUIRES: !writesStalled. Writes a tombstone at `key`; durable after the next writeWal (and, with sync, syncWal). */
   delete(key: string): WriteResult {
     this.activeWal?.appendDelete(key);
     return this.write(toSortKey(key), TOMBSTONE);
-  }
-
-  /** True iff the WAL is fdatasync'd (--sync always): then writeWal and syncWal commit, in two steps. */
-  get syncsWal(): boolean {
-    return this.options.wal?.sync === true;
   }
 
   /** True iff some write's record is not known durable yet. */
@@ -241,34 +235,22 @@ export class Store {
   }
 
   /**
-   * Group commit in one step: writes every segment's new records and, with
-   * sync, fdatasyncs them before returning, so every write made so far
-   * survives a crash. Throws STORAGE_IO if the file system refuses; the
-   * records are kept and the next commit writes them again at the same offset.
-   */
-  commitWal(): void {
-    if (this.options.wal === undefined) return;
-    this.walIo(() => {
-      this.syncNewSegments();
-      for (const writer of this.walWriters.values()) {
-        if (writer.hasUnsynced) writer.commit(this.options.wal!.sync);
-      }
-    });
-  }
-
-  /**
-   * Group commit, first step: writes new records to the file, synchronously,
-   * without fdatasync. Only up to the oldest segment not yet durable: a newer
-   * segment's records are written (by syncWal) once the older ones are
-   * synced, so after a crash damage at the end of an older segment still
-   * means corruption (docs/WAL.md, recovery). Throws STORAGE_IO as commitWal.
+   * Group commit, first step (the whole of it with --sync none): writes new
+   * records to the file, synchronously. With sync, only up to the oldest
+   * segment not yet durable: a newer segment's records are written (by
+   * syncWal) once the older ones are synced, so after a crash damage at the
+   * end of an older segment still means corruption (docs/WAL.md, recovery).
+   * Throws STORAGE_IO if the file system refuses; the records are kept and
+   * written again, at the same offsets, by the next writeWal or syncWal.
    */
   writeWal(): void {
     if (this.options.wal === undefined) return;
+    const { sync } = this.options.wal;
     this.walIo(() => {
       this.syncNewSegments();
       for (const writer of this.walWriters.values()) {
         writer.write();
+        if (!sync) writer.assumeWrittenDurable();
         if (writer.hasUnsynced) break;
       }
     });

@@ -19,7 +19,7 @@
  *
  * Invariants:
  *   (1) Bytes [0, durableLength) of the file are whole records, written and
- *       (with sync) fdatasync'd. `buffer` holds every record appended since,
+ *       fdatasync'd (or, with --sync none, written). `buffer` holds every record appended since,
  *       in order: buffer[0, written) is in the file at durableLength but not
  *       yet known durable, buffer[written, buffered) not written yet. Bytes
  *       leave the buffer only once durable. A failed write or sync sets
@@ -107,21 +107,13 @@ export class WalWriter {
   }
 
   /**
-   * Writes the records not written yet and, when `sync`, fdatasyncs before
-   * returning; either way they count as durable after (without sync, as far
-   * as the OS holds them). Throws the file system's error; the records are
-   * then written again by the next write or commit.
+   * For --sync none, which promises no more than the OS holding the bytes:
+   * what is written counts as durable at once and leaves the buffer.
+   * REQUIRES: no sync() in flight (none runs without sync).
    */
-  commit(sync: boolean): void {
-    if (this.syncing) throw new Error('WalWriter.commit: a sync() is in flight');
-    try {
-      this.write();
-      if (sync && this.buffered > 0) this.fs.fdatasyncSync(this.fd);
-    } catch (error) {
-      this.written = 0;
-      throw error;
-    }
-    this.markDurable(this.buffered);
+  assumeWrittenDurable(): void {
+    if (this.syncing) throw new Error('WalWriter.assumeWrittenDurable: a sync() is in flight');
+    this.markDurable(this.written);
   }
 
   /**

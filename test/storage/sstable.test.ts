@@ -106,7 +106,6 @@ function memoryFileSystem() {
     sizeSync: (fd) => (files.get(fds.get(fd) ?? unsupported()) ?? unsupported()).length,
     openNewSync: unsupported,
     writeAtSync: unsupported,
-    fdatasyncSync: unsupported,
     fdatasync: unsupported,
     syncDirSync: unsupported,
     truncateSync: unsupported,

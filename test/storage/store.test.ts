@@ -11,9 +11,16 @@ import { nodeFileSystem } from '../../src/storage/fileSystem.js';
 import { compareKeys } from '../../src/storage/keyOrder.js';
 import { newReaderCaches } from '../../src/storage/sstableReader.js';
 import { Store } from '../../src/storage/store.js';
+import { gatedSyncs } from '../support/gatedSyncs.js';
 import { useTempDirs } from '../support/tempDirs.js';
 
 const freshDir = useTempDirs('store-test');
+
+/** Group commit, both steps: what the node does for each batch with --sync always. */
+async function commit(store: Store): Promise<void> {
+  store.writeWal();
+  await store.syncWal();
+}
 
 async function flushAll(store: Store): Promise<void> {
   while (store.frozenCount > 0) store.installFlushed(await store.flushOldest());
@@ -128,7 +135,7 @@ describe('Store', () => {
             model.delete(op.key);
           } else if (op.kind === 'freeze') store.freezeActive();
           else if (op.kind === 'flush' && store.frozenCount > 0) store.installFlushed(await store.flushOldest());
-          store.commitWal();
+          await commit(store);
         }
         // A crash: no close, no flush; only what the WAL and the SSTables hold.
         const recovered = await Store.open(options);
@@ -146,14 +153,14 @@ describe('Store', () => {
     const options = { dir, memtableMaxBytes: 1 << 20, maxImmutable: 4, wal: { sync: true } };
     const store = await Store.open(options);
     store.put('k', '"old"');
-    store.commitWal();
+    await commit(store);
     const oldSegment = readFileSync(join(dir, '000001.wal'));
     store.freezeActive();
     store.installFlushed(await store.flushOldest());
     store.put('k', '"new"');
     store.freezeActive();
     store.installFlushed(await store.flushOldest());
-    store.commitWal();
+    await commit(store);
     store.close();
     expect(existsSync(join(dir, '000001.wal'))).toBe(false);
     writeFileSync(join(dir, '000001.wal'), oldSegment); // as if the unlink never reached the disk
@@ -170,7 +177,7 @@ describe('Store', () => {
     const store = await Store.open(options);
     store.put('a', '1');
     store.delete('b');
-    store.commitWal();
+    await commit(store);
     const recovered = await Store.open(options);
     expect(recovered.recovery).toMatchObject({ replayedSegments: 1, replayedRecords: 2, tornTails: [] });
     expect(recovered.get('a')).toMatchObject({ found: true, value: '1', source: 'immutable' });
@@ -186,7 +193,6 @@ describe('Store', () => {
     const dir = freshDir();
     const options = { dir, memtableMaxBytes: 1 << 20, maxImmutable: 4, wal: { sync: true } };
     const store = await Store.open(options);
-    expect(store.syncsWal).toBe(true);
     store.put('a', '1');
     store.freezeActive();
     store.put('b', '2');
@@ -202,6 +208,19 @@ describe('Store', () => {
     expect(recovered.get('a')).toMatchObject({ found: true, value: '1' });
     expect(recovered.get('b')).toMatchObject({ found: true, value: '2' });
     recovered.close();
+    store.close();
+  });
+
+  it('without sync, a write is the whole commit: nothing waits for a sync, none runs', async () => {
+    const { fs, gates } = gatedSyncs();
+    const store = await Store.open({ dir: freshDir(), memtableMaxBytes: 1 << 20, maxImmutable: 4, fs, wal: { sync: false } });
+    store.put('a', '1');
+    store.freezeActive();
+    store.put('b', '2');
+    store.writeWal();
+    expect(store.walUnsynced).toBe(false);
+    await store.syncWal();
+    expect(gates).toHaveLength(0);
     store.close();
   });
 

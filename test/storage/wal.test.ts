@@ -18,7 +18,8 @@ function writeSegment(records: WalRecord[]): { path: string; ends: number[] } {
   for (const record of records) {
     if (record.kind === 'put') writer.appendPut(record.key, record.valueJson);
     else writer.appendDelete(record.key);
-    writer.commit(true);
+    writer.write();
+    writer.assumeWrittenDurable();
     ends.push(readFileSync(path).length);
   }
   writer.close();
@@ -93,20 +94,23 @@ describe('WAL', () => {
     expect(replayAll(tail).records).toEqual(records.slice(0, 4));
   });
 
-  it('keeps records pending across a failed commit and rewrites them at the same offset', () => {
+  it('keeps records across a failed write and writes them again at the same offset', () => {
     let plan: FaultPlan = {};
     const fs = faultInjectingFileSystem(nodeFileSystem, () => plan);
     const path = join(freshDir(), walFileName(7));
     const writer = WalWriter.create(fs, path);
     writer.appendPut('a', '1');
-    writer.commit(true);
+    writer.write();
+    writer.assumeWrittenDurable();
     writer.appendPut('b', '2');
-    plan = { fdatasyncSync: 'EIO' }; // the bytes reach the file, the sync fails
-    expect(() => writer.commit(true)).toThrow(/EIO/);
+    plan = { writeAtSync: 'ENOSPC' };
+    expect(() => writer.write()).toThrow(/ENOSPC/);
     expect(writer.hasUnsynced).toBe(true);
     writer.appendDelete('a');
     plan = {};
-    writer.commit(true);
+    writer.write();
+    writer.assumeWrittenDurable();
+    expect(writer.hasUnsynced).toBe(false);
     writer.close();
     expect(replayAll(readFileSync(path)).records).toEqual([
       { kind: 'put', key: 'a', valueJson: '1' },
@@ -129,7 +133,7 @@ describe('WAL', () => {
     const writer = WalWriter.create(fs, path);
     writer.appendPut('a', '1');
     const first = writer.sync(); // writes 'a' now, then waits for the gate
-    expect(() => writer.commit(true)).toThrow(/in flight/);
+    expect(() => writer.assumeWrittenDurable()).toThrow(/in flight/);
     writer.appendPut('b', '2');
     writer.write(); // lands after 'a' while the sync runs
     expect(replayAll(readFileSync(path)).records.map((r) => r.key)).toEqual(['a', 'b']);
