@@ -110,7 +110,7 @@ describe('data folder', () => {
 
   it('holds at most --max-open-files SSTables open: 150 flushes under ulimit -n 48, every key read back through a 4 KiB block cache, before and after a restart', async () => {
     // Node itself holds about 20 descriptors. Before the limit existed, each
-    // SSTable kept one for good: here the ~25th flush failed with EMFILE and
+    // SSTable kept one for good: here the 28th flush failed with EMFILE and
     // retried forever, and every request behind its sstable_flush waited.
     const dataDir = freshDir();
     const flushes = 150;
