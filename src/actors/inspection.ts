@@ -11,6 +11,7 @@
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { NodeContext } from './nodeContext.js';
+import { syncInFlight } from './outbox.js';
 
 export interface StatelyInspection {
   inspect(event: InspectionEvent): void;
@@ -32,7 +33,7 @@ export function summarizeContext(context: NodeContext) {
     initRequest: context.initRequest?.body.msg_id ?? null,
     flushWaiter: context.flushWaiter?.envelope.body.msg_id ?? null,
     heldBatches: context.held.length,
-    walSyncing: context.walSyncing,
+    walSyncing: syncInFlight(context.held),
     flushFailures: context.flushFailures,
     store: stats === undefined ? null : {
       active: stats.active,

@@ -8,6 +8,7 @@ import { type Actor, type InspectionEvent, createActor } from 'xstate';
 import type { OutputSink } from '../protocol/outputSink.js';
 import type { NodeOptions } from './nodeContext.js';
 import { nodeMachine } from './nodeMachine.js';
+import { syncInFlight } from './outbox.js';
 
 export type NodeActor = Actor<typeof nodeMachine>;
 export type NodeSnapshot = ReturnType<NodeActor['getSnapshot']>;
@@ -38,7 +39,7 @@ export function idle(snapshot: NodeSnapshot): boolean {
   return (
     caughtUp(snapshot) &&
     snapshot.context.held.length === 0 &&
-    !snapshot.context.walSyncing &&
+    !syncInFlight(snapshot.context.held) &&
     (snapshot.matches('ready') || snapshot.matches('uninitialized') || snapshot.matches({ flushing: 'backoff' }))
   );
 }

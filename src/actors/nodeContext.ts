@@ -54,10 +54,8 @@ export interface NodeContext {
   /** The init being served while the store opens. */
   initRequest: Envelope | null;
   flushWaiter: FlushWaiter | null;
-  /** Served batches whose replies may not leave yet, oldest first: they wait for a WAL sync (outbox.ts). */
+  /** Served batches whose replies may not leave yet, oldest first: they wait for a WAL sync (outbox.ts); one is in flight iff syncInFlight(held). */
   held: HeldBatch[];
-  /** A WAL sync (the walSync child) is in flight. */
-  walSyncing: boolean;
   /** Consecutive failed flushes; drives the retry backoff. */
   flushFailures: number;
   /**

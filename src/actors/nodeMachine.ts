@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { assign, fromPromise, setup } from 'xstate';
 import { Store, type FlushedTable, type StoreOptions } from '../storage/store.js';
 import type { NodeContext, NodeEvent, NodeInput, Output } from './nodeContext.js';
-import { releaseSynced, type Served, startSyncing } from './outbox.js';
+import { releaseSynced, type Served, startSyncing, syncInFlight } from './outbox.js';
 import { answerFlushWaiter, completeInit, failInit, serveReady, serveUninitialized } from './serveRequests.js';
 
 /** Retry delay after the n-th consecutive failed flush: 100 ms doubling, at most 5 s. */
@@ -63,14 +63,14 @@ export const nodeMachine = setup({
     // Group commit's second half (outbox.ts): one fdatasync in the thread pool for every batch waiting,
     // while the node serves the next chunk; one sync at a time, so the batches served meanwhile share the next.
     startWalSync: assign(({ context, spawn }) => {
-      if (context.walSyncing || !context.held.some((batch) => batch.state === 'waiting')) return {};
+      if (syncInFlight(context.held) || !context.held.some((batch) => batch.state === 'waiting')) return {};
       spawn('syncWal', { id: 'walSync', input: { store: context.store! } });
-      return { held: startSyncing(context.held), walSyncing: true };
+      return { held: startSyncing(context.held) };
     }),
-    releaseSynced: assign(({ context, event }) => ({ ...withOutput(context, event, releaseSynced(context)), walSyncing: false })),
-    releaseFailedSync: assign(({ context, event }) => {
-      const { error } = event as Extract<NodeEvent, { type: 'xstate.error.actor.walSync' }>;
-      return { ...withOutput(context, event, releaseSynced(context, error)), walSyncing: false };
+    // The walSync child ended: its batches leave, with 13s in place if it failed.
+    releaseSynced: assign(({ context, event }) => {
+      const error = event.type === 'xstate.error.actor.walSync' ? event.error : undefined;
+      return withOutput(context, event, releaseSynced(context, error));
     }),
     completeInit: assign(({ context, event }) => {
       const store = (event as unknown as { output: Store }).output;
@@ -133,7 +133,6 @@ export const nodeMachine = setup({
     initRequest: null,
     flushWaiter: null,
     held: [],
-    walSyncing: false,
     flushFailures: 0,
     output: null,
     options: input.options,
@@ -142,7 +141,7 @@ export const nodeMachine = setup({
   initial: 'uninitialized',
   on: {
     'xstate.done.actor.walSync': { actions: ['releaseSynced', 'startWalSync'] },
-    'xstate.error.actor.walSync': { actions: ['releaseFailedSync', 'startWalSync'] },
+    'xstate.error.actor.walSync': { actions: ['releaseSynced', 'startWalSync'] },
   },
   states: {
     uninitialized: {

@@ -136,6 +136,11 @@ export function deliver(context: NodeContext, outbox: Outbox, batch: Pick<HeldBa
   return { update: { ...update, nextMsgId, held: [...context.held, { ...encoded, ...batch }] }, text: '' };
 }
 
+/** True iff a WAL sync is in flight: exactly while some held batch is covered by it (2). */
+export function syncInFlight(held: HeldBatch[]): boolean {
+  return held.some((batch) => batch.state === 'syncing');
+}
+
 /** The batches that waited for a sync, now covered by the one starting. */
 export function startSyncing(held: HeldBatch[]): HeldBatch[] {
   return held.map((batch) => (batch.state === 'waiting' ? { ...batch, state: 'syncing' } : batch));

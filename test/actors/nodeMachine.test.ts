@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createActor, waitFor } from 'xstate';
 import { flushRetryDelayMs, nodeMachine } from '../../src/actors/nodeMachine.js';
+import { syncInFlight } from '../../src/actors/outbox.js';
 import { parseEnvelope, type Envelope } from '../../src/protocol/envelope.js';
 import { type FileSystem, nodeFileSystem } from '../../src/storage/fileSystem.js';
 import { gatedSyncs } from '../support/gatedSyncs.js';
@@ -144,11 +145,11 @@ describe('node machine', () => {
       expect(replies(out)).toEqual([['init_ok', 0, 1, undefined]]);
 
       gates[0].pass();
-      await waitFor(actor, (s) => s.context.held.length === 1 && s.context.walSyncing);
+      await waitFor(actor, (s) => s.context.held.length === 1 && syncInFlight(s.context.held));
       expect(replies(out).slice(1)).toEqual([['memtable_put_ok', 1, 2, undefined]]);
       expect(gates).toHaveLength(2);
       gates[1].pass();
-      await waitFor(actor, (s) => s.context.held.length === 0 && !s.context.walSyncing);
+      await waitFor(actor, (s) => s.context.held.length === 0 && !syncInFlight(s.context.held));
       expect(replies(out).slice(2)).toEqual([
         ['memtable_get_ok', 2, 3, 1],
         ['memtable_put_ok', 3, 4, undefined],
@@ -166,7 +167,7 @@ describe('node machine', () => {
       await waitFor(actor, (s) => s.context.flushWaiter === null && s.matches('ready'));
       expect(replies(out)).toEqual([['init_ok', 0, 1, undefined]]);
       gates[0].pass();
-      await waitFor(actor, (s) => s.context.held.length === 0 && !s.context.walSyncing);
+      await waitFor(actor, (s) => s.context.held.length === 0 && !syncInFlight(s.context.held));
       expect(replies(out).slice(1)).toEqual([
         ['memtable_put_ok', 1, 2, undefined],
         ['sstable_flush_ok', 2, 3, undefined],
@@ -183,11 +184,11 @@ describe('node machine', () => {
       first.send(envelope({ type: 'memtable_put', msg_id: 2, key: 'a', value: 1 }));
       first.send(envelope({ type: 'memtable_stats', msg_id: 3 }), envelope({ type: 'memtable_put', msg_id: 4, key: 'b', value: 2 }));
       gates[0].fail();
-      await waitFor(first.actor, (s) => s.context.held.length === 1 && s.context.walSyncing);
+      await waitFor(first.actor, (s) => s.context.held.length === 1 && syncInFlight(s.context.held));
       expect(replies(first.out).slice(1)).toEqual([['error', 1, 2, 13]]);
       // The next sync covers the put whose sync failed as well: both are written again and answered.
       gates[1].pass();
-      await waitFor(first.actor, (s) => s.context.held.length === 0 && !s.context.walSyncing);
+      await waitFor(first.actor, (s) => s.context.held.length === 0 && !syncInFlight(s.context.held));
       expect(replies(first.out).slice(2).map(([type, , inReplyTo]) => [type, inReplyTo])).toEqual([
         ['memtable_stats_ok', 3],
         ['memtable_put_ok', 4],
@@ -197,7 +198,7 @@ describe('node machine', () => {
 
       const second = startNode({ dataRoot, wal: { sync: true } });
       second.send(initEnvelope(), envelope({ type: 'memtable_get', msg_id: 2, key: 'a' }), envelope({ type: 'memtable_get', msg_id: 3, key: 'b' }));
-      await waitFor(second.actor, (s) => s.matches('ready') && s.context.held.length === 0 && !s.context.walSyncing && s.context.pending.length === 0);
+      await waitFor(second.actor, (s) => s.matches('ready') && s.context.held.length === 0 && !syncInFlight(s.context.held) && s.context.pending.length === 0);
       expect(replies(second.out).slice(1)).toEqual([
         ['memtable_get_ok', 1, 2, 1],
         ['memtable_get_ok', 2, 3, 2],
