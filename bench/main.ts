@@ -24,6 +24,7 @@ import { cpuSnapshot, describeMachine, othersCpuShare } from './machine.js';
 import { runMemTableBench } from './memtableBench.js';
 import { type BenchResults, detailTables, methodology, systemDetails, targetsSummary, targetsTable } from './report.js';
 import { chartSvg } from './svg.js';
+import { E2E_MESSAGES, e2eKeyspace } from './workload.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -68,12 +69,8 @@ async function measure(): Promise<BenchResults> {
     progress,
   });
 
-  // 400k messages = 200k puts of 77 accounted bytes (13-byte key, 32-byte value,
-  // 32 overhead): over 3 freezes of the 4 MiB MemTable even after overwrites
-  // within a MemTable, which a keyspace of 0.75x the message count keeps under
-  // ~20%, while about a third of gets hit.
-  const messages = quick ? 60_000 : 400_000;
-  const e2e = await runE2EBench({ cli, echo, messages, keyspace: Math.round(messages * 0.75), runs, progress });
+  const messages = quick ? 60_000 : E2E_MESSAGES;
+  const e2e = await runE2EBench({ cli, echo, messages, keyspace: e2eKeyspace(messages), runs, progress });
 
   const flush = await runFlushBench(quick ? 1 : Math.max(runs, 5));
   progress(`flush: SSTable ${flush.sstable.median.toFixed(1)} MB/s, raw ${flush.raw.median.toFixed(1)} MB/s`);
