@@ -2,14 +2,14 @@
  * What the protocol alone costs (a development aid, not part of npm run
  * bench): the end-to-end bench's session, in process, with no pipe, no actor
  * and no store, timed two ways over the same 64 KiB chunks:
- *   echo      what bench/echoNode.ts does a chunk: decode, split, JSON.parse,
- *             JSON.stringify a reply, join
+ *   echo      what bench/echoNode.ts does a chunk (echoReplies.ts): decode,
+ *             split, JSON.parse, JSON.stringify a reply, join
  *   protocol  what memtable-node does before and after its store: LineSplitter,
  *             parseEnvelope, parseRequest, encodeReply with bodies shaped as
  *             serveRequests.ts answers them (a get's value a stored JSON text)
  * Rounds alternate; prints medians and µs a message. If `protocol` alone
- * costs about what `echo` does, 0.75x the echo node leaves a quarter of its
- * time for everything else.
+ * costs about what `echo` does, a node at 0.75x the echo node's throughput
+ * has a quarter of its time left for everything else.
  *
  *   node protocolFloor.js [RUNS]
  */
@@ -18,6 +18,7 @@ import { parseEnvelope } from '../src/protocol/envelope.js';
 import { LineSplitter } from '../src/protocol/lineSplitter.js';
 import { RawJson } from '../src/protocol/rawJson.js';
 import { parseRequest } from '../src/protocol/requests.js';
+import { EchoReplier } from './echoReplies.js';
 import { median } from './stats.js';
 import { E2E_MESSAGES, e2eKeyspace, maelstromSession } from './workload.js';
 
@@ -25,21 +26,10 @@ const CHUNK_BYTES = 64 * 1024;
 const STORED_VALUE = new RawJson('"a stored value, 32 bytes long.."');
 
 function echo(input: Buffer): number {
-  let carry = '';
+  const replier = new EchoReplier();
   let out = 0;
-  let msgId = 0;
   for (let offset = 0; offset < input.length; offset += CHUNK_BYTES) {
-    const lines = (carry + input.toString('utf8', offset, Math.min(input.length, offset + CHUNK_BYTES))).split('\n');
-    carry = lines.pop()!;
-    const replies: string[] = [];
-    for (const line of lines) {
-      if (line === '') continue;
-      const message = JSON.parse(line) as { src: string; dest: string; body: { type: string; msg_id?: number } };
-      replies.push(
-        JSON.stringify({ src: message.dest, dest: message.src, body: { type: message.body.type + '_ok', msg_id: msgId++, in_reply_to: message.body.msg_id } }),
-      );
-    }
-    out += (replies.join('\n') + '\n').length;
+    out += replier.answer(input.toString('utf8', offset, Math.min(input.length, offset + CHUNK_BYTES))).length;
   }
   return out;
 }
