@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --runs N] [-- --no-write]
+ * npm run bench [-- [--quick] [--runs N] [--no-write] [--render] [--help]]
  *
  * Measurement only: prints one table of every figure with its target, and
  * (for full runs) regenerates docs/BENCHMARKS.md and docs/benchmarks.svg.
@@ -26,17 +26,33 @@ import { type BenchResults, detailTables, methodology, systemDetails, targetsSum
 import { chartSvg } from './svg.js';
 import { E2E_MESSAGES, e2eKeyspace } from './workload.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    runs: { type: 'string' },
-    'no-write': { type: 'boolean', default: false },
-    render: { type: 'boolean', default: false },
-  },
-});
+const USAGE = 'usage: npm run bench [-- [--quick] [--runs N] [--no-write] [--render] [--help]]\n';
+function exitWithUsage(problem: string): never {
+  process.stderr.write(`${problem}\n${USAGE}`);
+  process.exit(2);
+}
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+      render: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+} catch (error) {
+  exitWithUsage((error as Error).message);
+}
+const flags = parsed.values;
+if (flags.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const quick = flags.quick!;
 const runs = flags.runs !== undefined ? Number(flags.runs) : quick ? 1 : 3;
-if (!(Number.isInteger(runs) && runs >= 1)) throw new Error('--runs must be a positive integer');
+if (!(Number.isInteger(runs) && runs >= 1)) exitWithUsage('--runs must be a positive integer');
 const write = !flags['no-write'] && !quick;
 
 // Compiled to dist/.bench/bench/main.js: the repository is three levels up.
