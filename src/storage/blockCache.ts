@@ -18,7 +18,7 @@
 /** --block-cache-bytes' default (RocksDB's; LevelDB's is 8 MiB). */
 export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 
-/** Slots a reader may number: two a block (sstableReader.ts), so 2^23 blocks of 4 KiB, a 32 GiB file, far past any MemTable. */
+/** Slots a reader may number: one a data block (sstableReader.ts), so 2^24 blocks of 4 KiB, a 64 GiB file, far past any MemTable. */
 const BLOCKS_PER_OWNER = 2 ** 24;
 
 export class BlockCache {
@@ -45,7 +45,7 @@ export class BlockCache {
     return this.owners++;
   }
 
-  /** The key of slot `slot` (block number, times forms kept) of `owner`. */
+  /** The key of slot `slot` (a block number) of `owner`. */
   key(owner: number, slot: number): number {
     if (!(slot >= 0 && slot < BLOCKS_PER_OWNER)) throw new RangeError(`block slot ${slot} out of range`);
     return owner * BLOCKS_PER_OWNER + slot;

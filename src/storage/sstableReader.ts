@@ -10,12 +10,17 @@
  *   (2) Every block is checked against its CRC32C before any byte of it is
  *       used: damage surfaces as STORAGE_CORRUPTION, never as a wrong value.
  *   (3) Keys leave the reader as sort keys (toSortKey of the UTF-8 key), in
- *       strictly ascending order; the decoder iterators use checks the order.
- *       Point lookups search a block in place and decode only their answer.
+ *       strictly ascending order: the block cursor (blockIterator.ts) checks
+ *       the order inside a block, and SSTableIterator that each block it
+ *       walks ends with its index key and starts above the block before.
+ *       Lookups and seeks search a block in place by its restart points; only
+ *       the entries a caller reaches are decoded, and only data blocks as
+ *       read are cached.
  */
 import { BloomFilter, keyHash } from './bloomFilter.js';
 import { corruption, StorageError } from './errors.js';
 import { BlockCache, DEFAULT_BLOCK_CACHE_BYTES } from './blockCache.js';
+import { BlockIterator } from './blockIterator.js';
 import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from './fileHandleCache.js';
 import type { FileSystem } from './fileSystem.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from './iterator.js';
@@ -59,10 +64,6 @@ export function newReaderCaches(fs: FileSystem, maxOpenFiles = DEFAULT_MAX_OPEN_
   return { files: new FileHandleCache(fs, maxOpenFiles), blocks: new BlockCache(blockCacheBytes) };
 }
 
-/** Block cache slots of data block i: its verified bytes (for lookups) and its decoded entries (for iterators). */
-const rawSlot = (i: number): number => 2 * i;
-const decodedSlot = (i: number): number => 2 * i + 1;
-
 export class SSTableReader {
   readonly path: string;
   readonly properties: SSTableProperties;
@@ -78,6 +79,8 @@ export class SSTableReader {
   private readonly lastKeys: string[];
   private readonly handles: BlockHandle[];
   private reads = 0;
+  /** The cursor point lookups search blocks with (reads are synchronous, so one serves them all). */
+  private readonly lookup = new BlockIterator();
 
   private constructor({ files, blocks }: ReaderCaches, path: string) {
     this.files = files;
@@ -100,19 +103,21 @@ export class SSTableReader {
     this.filter = BloomFilter.decode(this.readBlockAt(filter, BlockKind.Filter, 'filter block').subarray(0, filter.size));
     const props = decodeProperties(this.readBlockAt(properties, BlockKind.Properties, 'properties block'), properties.size);
 
-    const indexBlock = decodeBlock(this.readBlockAt(index, BlockKind.Index, 'index block'), index.size, 'index block');
-    this.lastKeys = indexBlock.keys;
+    // The index: one entry a data block, its last key and its handle, every entry a restart.
+    const indexBlock = this.lookup.reset(this.readBlockAt(index, BlockKind.Index, 'index block'), index.size, `${path}: index block`);
+    this.lastKeys = [];
     this.handles = [];
     const cursor: Cursor = { pos: 0 };
     let dataEnd = 0;
-    for (let i = 0; i < indexBlock.keys.length; i++) {
-      const start = indexBlock.valueStart[i];
-      const limit = indexBlock.valueEnd[i];
-      if (start < 0) throw corruption(`${path}: index entry is a tombstone`);
-      cursor.pos = start;
-      const handle = { offset: readVarint(indexBlock.buf, cursor, limit), size: readVarint(indexBlock.buf, cursor, limit) };
+    for (indexBlock.seekToFirst(); indexBlock.valid(); indexBlock.next()) {
+      const i = this.handles.length;
+      if (indexBlock.isTombstone()) throw corruption(`${path}: index entry is a tombstone`);
+      const limit = indexBlock.valueLimit;
+      cursor.pos = indexBlock.valueOffset;
+      const handle = { offset: readVarint(indexBlock.block, cursor, limit), size: readVarint(indexBlock.block, cursor, limit) };
       if (cursor.pos !== limit || handle.offset !== dataEnd) throw corruption(`${path}: index entry ${i} is malformed`);
       dataEnd = end(handle);
+      this.lastKeys.push(indexBlock.keyIsAscii() ? indexBlock.key() : toSortKey(indexBlock.key()));
       this.handles.push(handle);
     }
     if (dataEnd !== filter.offset || this.handles.length !== props.dataBlocks) {
@@ -151,14 +156,13 @@ export class SSTableReader {
   get(sortKey: string, hash = keyHash(fromSortKey(sortKey))): SSTableGetResult {
     if (!this.filter.mayContainHash(hash)) return FILTERED_OUT;
     const before = this.reads;
-    const key = fromSortKey(sortKey);
     const blockIndex = lowerBound(this.lastKeys, sortKey);
     if (blockIndex < this.lastKeys.length) {
-      const what = `${this.path}: data block ${blockIndex}`;
-      const block = this.rawDataBlock(blockIndex);
-      const entry = findInBlock(block, this.handles[blockIndex].size, Buffer.from(key, 'utf8'), what);
-      if (entry !== undefined) {
-        const value = entry.valueStart < 0 ? TOMBSTONE : block.toString('utf8', entry.valueStart, entry.valueEnd);
+      const target = utf8KeyOf(sortKey);
+      const entry = this.readBlock(blockIndex, this.lookup);
+      entry.seekGE(target);
+      if (entry.valid() && entry.compareKey(target) === 0) {
+        const value = entry.isTombstone() ? TOMBSTONE : entry.value();
         return { found: true, value, bloomMayContain: true, diskReads: this.reads - before };
       }
     }
@@ -192,28 +196,22 @@ export class SSTableReader {
     return { ...this.handles[i] };
   }
 
-  /** Data block i, decoded, from the cache or one positioned read. For SSTableIterator. */
-  dataBlock(i: number): DecodedBlock {
-    const key = this.blocks.key(this.owner, decodedSlot(i));
-    const cached = this.blocks.get<DecodedBlock>(key);
-    if (cached !== undefined) return cached;
-    const handle = this.handles[i];
-    const what = `${this.path}: data block ${i}`;
-    const block = decodeBlock(this.rawDataBlock(i), handle.size, what);
-    if (block.keys.length === 0 || block.keys[block.keys.length - 1] !== this.lastKeys[i]) {
-      throw corruption(`${what} does not end with its index key`);
-    }
-    if (i > 0 && !(block.keys[0] > this.lastKeys[i - 1])) throw corruption(`${what} overlaps the block before it`);
-    this.blocks.set(key, block, block.charge);
-    return block;
+  /** How errors name data block i. */
+  blockName(i: number): string {
+    return `${this.path}: data block ${i}`;
   }
 
-  /** Data block i's verified bytes, from the cache or one positioned read. */
-  private rawDataBlock(i: number): Buffer {
-    const key = this.blocks.key(this.owner, rawSlot(i));
+  /** Binds `cursor` to data block i: its bytes from the block cache, or one positioned read. For lookups and SSTableIterator. */
+  readBlock(i: number, cursor: BlockIterator): BlockIterator {
+    return cursor.reset(this.dataBlock(i), this.handles[i].size, this.blockName(i));
+  }
+
+  /** Data block i's verified bytes (payload, then trailer), from the cache or one positioned read. */
+  private dataBlock(i: number): Buffer {
+    const key = this.blocks.key(this.owner, i);
     const cached = this.blocks.get<Buffer>(key);
     if (cached !== undefined) return cached;
-    const block = this.readBlockAt(this.handles[i], BlockKind.Data, `${this.path}: data block ${i}`);
+    const block = this.readBlockAt(this.handles[i], BlockKind.Data, this.blockName(i));
     this.blocks.set(key, block, block.length);
     return block;
   }
@@ -246,140 +244,6 @@ export class SSTableReader {
 
 // Implementation details follow.
 
-/** A decoded data or index block: entry i is keys[i], with its value at buf[valueStart[i], valueEnd[i]) or valueStart[i] = -1 for a tombstone. */
-class DecodedBlock {
-  constructor(
-    readonly buf: Buffer,
-    readonly keys: string[],
-    readonly valueStart: number[],
-    readonly valueEnd: number[],
-    /** Bytes it holds, about: the raw block, each key string (header and units) and three array slots an entry. */
-    readonly charge: number,
-  ) {}
-
-  value(i: number): EntryValue {
-    const start = this.valueStart[i];
-    return start < 0 ? TOMBSTONE : this.buf.toString('utf8', start, this.valueEnd[i]);
-  }
-}
-
-/**
- * Finds the entry whose key is exactly `target` (UTF-8) in a verified block
- * payload buf[0, size), without decoding the rest: a binary search over the
- * restart points (whose keys are stored whole), then a walk of at most one
- * restart interval. Returns its value's position (valueStart -1 for a
- * tombstone), or undefined. Throws STORAGE_CORRUPTION on a malformed block.
- */
-function findInBlock(buf: Buffer, size: number, target: Buffer, what: string): { valueStart: number; valueEnd: number } | undefined {
-  if (size < 4) throw corruption(`${what}: too short`);
-  const numRestarts = buf.readUInt32LE(size - 4);
-  const restartsAt = size - 4 - 4 * numRestarts;
-  if (restartsAt <= 0 || numRestarts === 0) throw corruption(`${what}: bad restart array`);
-  const cursor: Cursor = { pos: 0 };
-  // Entry header at `at`: returns [shared, unshared, valueLength, kind] with cursor.pos at the key suffix.
-  const header = (at: number): [number, number, number, number] => {
-    cursor.pos = at;
-    const shared = readVarint(buf, cursor, restartsAt);
-    const unshared = readVarint(buf, cursor, restartsAt);
-    const valueLength = readVarint(buf, cursor, restartsAt);
-    if (cursor.pos >= restartsAt || cursor.pos + 1 + unshared + valueLength > restartsAt) throw corruption(`${what}: entry out of bounds`);
-    return [shared, unshared, valueLength, buf[cursor.pos++]];
-  };
-  const restart = (r: number): number => {
-    const at = buf.readUInt32LE(restartsAt + 4 * r);
-    if (at >= restartsAt) throw corruption(`${what}: restart point out of bounds`);
-    return at;
-  };
-  // The last restart point whose key is <= target.
-  let lo = 0;
-  let hi = numRestarts - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    const [shared, unshared] = header(restart(mid));
-    if (shared !== 0) throw corruption(`${what}: restart entry shares a prefix`);
-    if (buf.compare(target, 0, target.length, cursor.pos, cursor.pos + unshared) <= 0) lo = mid;
-    else hi = mid - 1;
-  }
-  // Walk from it, rebuilding prefix-compressed keys, until a key >= target.
-  let at = restart(lo);
-  let keyLength = 0;
-  while (at < restartsAt) {
-    const [shared, unshared, valueLength, kind] = header(at);
-    if (shared > keyLength) throw corruption(`${what}: entry out of bounds`);
-    if (keyScratch.length < shared + unshared) {
-      const grown = Buffer.allocUnsafe(Math.max(shared + unshared, keyScratch.length * 2));
-      keyScratch.copy(grown, 0, 0, keyLength);
-      keyScratch = grown;
-    }
-    buf.copy(keyScratch, shared, cursor.pos, cursor.pos + unshared);
-    keyLength = shared + unshared;
-    const valueStart = cursor.pos + unshared;
-    const order = keyScratch.compare(target, 0, target.length, 0, keyLength);
-    if (order === 0) {
-      if (kind === EntryKind.Tombstone && valueLength === 0) return { valueStart: -1, valueEnd: valueStart };
-      if (kind !== EntryKind.Value) throw corruption(`${what}: bad entry kind ${kind}`);
-      return { valueStart, valueEnd: valueStart + valueLength };
-    }
-    if (order > 0) return undefined;
-    at = valueStart + valueLength;
-  }
-  return undefined;
-}
-
-/** A decoded entry's cost besides its key's units: a string header (16) and three 8-byte array slots. */
-const DECODED_ENTRY_BYTES = 40;
-
-/** Key bytes of the entry being decoded; decoding is synchronous, so one buffer serves every reader. */
-let keyScratch: Buffer = Buffer.allocUnsafe(256);
-
-/**
- * Decodes a verified block payload buf[0, size) (grammar in sstableFormat.ts).
- * Throws STORAGE_CORRUPTION if the structure is inconsistent or keys do not ascend.
- */
-function decodeBlock(buf: Buffer, size: number, what: string): DecodedBlock {
-  if (size < 4) throw corruption(`${what}: too short`);
-  const numRestarts = buf.readUInt32LE(size - 4);
-  const entriesEnd = size - 4 - 4 * numRestarts;
-  if (entriesEnd < 0 || (numRestarts === 0) !== (entriesEnd === 0)) throw corruption(`${what}: bad restart array`);
-
-  const keys: string[] = [];
-  const valueStart: number[] = [];
-  const valueEnd: number[] = [];
-  const cursor: Cursor = { pos: 0 };
-  let keyLen = 0;
-  let keyUnits = 0;
-  let prev = '';
-  while (cursor.pos < entriesEnd) {
-    const shared = readVarint(buf, cursor, entriesEnd);
-    const unshared = readVarint(buf, cursor, entriesEnd);
-    const valueLength = readVarint(buf, cursor, entriesEnd);
-    if (cursor.pos >= entriesEnd) throw corruption(`${what}: truncated entry`);
-    const kind = buf[cursor.pos++];
-    const keyStart = cursor.pos;
-    const valueAt = keyStart + unshared;
-    if (shared > keyLen || valueAt + valueLength > entriesEnd) throw corruption(`${what}: entry out of bounds`);
-    if (kind !== EntryKind.Value && !(kind === EntryKind.Tombstone && valueLength === 0)) {
-      throw corruption(`${what}: bad entry kind ${kind}`);
-    }
-    if (keyScratch.length < shared + unshared) {
-      const grown = Buffer.allocUnsafe(Math.max(shared + unshared, keyScratch.length * 2));
-      keyScratch.copy(grown, 0, 0, keyLen);
-      keyScratch = grown;
-    }
-    buf.copy(keyScratch, shared, keyStart, valueAt);
-    keyLen = shared + unshared;
-    const key = toSortKey(keyScratch.toString('utf8', 0, keyLen));
-    if (keys.length > 0 && !(key > prev)) throw corruption(`${what}: keys out of order`);
-    keys.push(key);
-    keyUnits += key.length;
-    valueStart.push(kind === EntryKind.Tombstone ? -1 : valueAt);
-    valueEnd.push(valueAt + valueLength);
-    prev = key;
-    cursor.pos = valueAt + valueLength;
-  }
-  return new DecodedBlock(buf, keys, valueStart, valueEnd, buf.length + 2 * keyUnits + DECODED_ENTRY_BYTES * keys.length);
-}
-
 type StoredProperties = Omit<SSTableProperties, 'sizeBytes' | 'bloomFilterBits'>;
 
 /** properties payload := entries tombstones dataBlocks [smallestKey largestKey] (see sstableFormat.ts). */
@@ -402,6 +266,21 @@ function decodeProperties(buf: Buffer, size: number): StoredProperties {
   return { entries, tombstones, dataBlocks, smallestKey, largestKey };
 }
 
+/**
+ * The UTF-8 bytes of the key behind a sort key, which blocks compare as
+ * bytes. The last answer is kept: a merged seek asks every file for the same
+ * key, and so does a get that passes several Bloom filters. Read only.
+ */
+function utf8KeyOf(sortKey: string): Buffer {
+  if (sortKey !== lastSortKey) {
+    lastKeyBytes = Buffer.from(fromSortKey(sortKey), 'utf8');
+    lastSortKey = sortKey;
+  }
+  return lastKeyBytes;
+}
+let lastSortKey = '';
+let lastKeyBytes = Buffer.alloc(0);
+
 /** The first index i with keys[i] >= target, or keys.length. */
 function lowerBound(keys: readonly string[], target: string): number {
   let lo = 0;
@@ -414,57 +293,80 @@ function lowerBound(keys: readonly string[], target: string): number {
   return lo;
 }
 
-/** Walks the data blocks in order; unpositioned until seekGE or seekToFirst. */
+/**
+ * Walks the data blocks in order, one block cursor over the current block's
+ * bytes; unpositioned until seekGE or seekToFirst. key() decodes the current
+ * key once, however often the merge asks for it.
+ */
 class SSTableIterator implements InternalIterator {
   private blockIndex = 0;
-  private block: DecodedBlock | null = null;
-  private i = 0;
+  private readonly entry = new BlockIterator();
+  private positioned = false;
+  private currentKey: string | null = null;
 
   constructor(private readonly reader: SSTableReader) {}
 
   seekToFirst(): void {
-    this.enterBlock(0, 0);
+    this.enterBlock(0);
   }
 
   seekGE(target: string): void {
-    const blockIndex = lowerBound(this.reader.blockLastKeys, target);
-    if (blockIndex >= this.reader.blockCount) {
-      this.block = null;
+    const lastKeys = this.reader.blockLastKeys;
+    const blockIndex = lowerBound(lastKeys, target);
+    if (blockIndex >= lastKeys.length) {
+      this.positioned = false;
       return;
     }
-    const block = this.reader.dataBlock(blockIndex);
     // Block blockIndex ends with a key >= target, so the lower bound is inside it.
-    this.blockIndex = blockIndex;
-    this.block = block;
-    this.i = lowerBound(block.keys, target);
+    this.bind(blockIndex);
+    this.entry.seekGE(utf8KeyOf(target));
+    if (!this.entry.valid()) throw corruption(`${this.reader.blockName(blockIndex)} does not end with its index key`);
+    this.positioned = true;
   }
 
   valid(): boolean {
-    return this.block !== null;
+    return this.positioned;
   }
 
   key(): string {
-    return this.positioned().keys[this.i];
+    if (!this.positioned) throw new Error('SSTableIterator: not valid');
+    if (this.currentKey === null) this.currentKey = this.entry.keyIsAscii() ? this.entry.key() : toSortKey(this.entry.key());
+    return this.currentKey;
   }
 
   value(): EntryValue {
-    return this.positioned().value(this.i);
+    if (!this.positioned) throw new Error('SSTableIterator: not valid');
+    return this.entry.isTombstone() ? TOMBSTONE : this.entry.value();
   }
 
   next(): void {
-    const block = this.positioned();
-    if (++this.i < block.keys.length) return;
-    this.enterBlock(this.blockIndex + 1, 0);
+    if (!this.positioned) throw new Error('SSTableIterator: not valid');
+    if (!this.entry.atLast()) {
+      this.currentKey = null;
+      this.entry.next();
+      return;
+    }
+    // Leaving a block: it must end with its index key, and the next one start above it.
+    const lastKey = this.key();
+    if (lastKey !== this.reader.blockLastKeys[this.blockIndex]) throw corruption(`${this.reader.blockName(this.blockIndex)} does not end with its index key`);
+    this.enterBlock(this.blockIndex + 1);
+    if (this.positioned && !(this.key() > lastKey)) throw corruption(`${this.reader.blockName(this.blockIndex)} overlaps the block before it`);
   }
 
-  private enterBlock(blockIndex: number, i: number): void {
+  private enterBlock(blockIndex: number): void {
+    if (blockIndex >= this.reader.blockCount) {
+      this.positioned = false;
+      return;
+    }
+    this.bind(blockIndex);
+    this.entry.seekToFirst();
+    if (!this.entry.valid()) throw corruption(`${this.reader.blockName(blockIndex)} is empty`);
+    this.positioned = true;
+  }
+
+  private bind(blockIndex: number): void {
     this.blockIndex = blockIndex;
-    this.i = i;
-    this.block = blockIndex < this.reader.blockCount ? this.reader.dataBlock(blockIndex) : null;
-  }
-
-  private positioned(): DecodedBlock {
-    if (this.block === null) throw new Error('SSTableIterator: not valid');
-    return this.block;
+    this.currentKey = null;
+    this.reader.readBlock(blockIndex, this.entry);
   }
 }

@@ -3,13 +3,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StorageError } from '../../src/storage/errors.js';
+import { crc32c, maskCrc } from '../../src/storage/crc32c.js';
 import { type FileSystem, nodeFileSystem, type WritableFile } from '../../src/storage/fileSystem.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from '../../src/storage/iterator.js';
 import { compareKeys, fromSortKey, toSortKey } from '../../src/storage/keyOrder.js';
 import { BLOCK_TRAILER_SIZE, FOOTER_SIZE, MAGIC } from '../../src/storage/sstableFormat.js';
 import { newReaderCaches, SSTableReader } from '../../src/storage/sstableReader.js';
 import { writeSSTable } from '../../src/storage/sstableWriter.js';
+import { expectCorruption } from '../support/expectCorruption.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -140,17 +141,6 @@ function seekScan(reader: SSTableReader, target: string, limit = Infinity): Entr
   const it = reader.iterator();
   it.seekGE(target);
   return scan(it, limit);
-}
-
-function expectCorruption(fn: () => unknown): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, 'expected STORAGE_CORRUPTION').toBeInstanceOf(StorageError);
-  expect((caught as StorageError).code).toBe('STORAGE_CORRUPTION');
 }
 
 const json = (n: number) => JSON.stringify({ n, text: `value number ${n}` });
@@ -463,6 +453,44 @@ describe('SSTable damage', () => {
       expectCorruption(() => readEverything(m, damaged));
     }
     expect(m.openFds()).toBe(0);
+  });
+
+  it('detects data blocks whose checksums hold but whose keys disagree with the index, on the walk that meets them', async () => {
+    // One entry a block, so each block's only key is stored whole, 4 bytes in (three one-byte varints and the kind).
+    const m = memoryFileSystem();
+    await writeSSTable(m.fs, 't', source(entries.slice(0, 3)), { blockBytes: 1 });
+    const bytes = m.files.get('t') as Buffer;
+    /** `bytes` with data block i's key replaced by `key` (same length) and its checksum made right again. */
+    const withKey = (i: number, key: string): Buffer => {
+      const reader = SSTableReader.open(m.fs, 't');
+      const { offset, size } = reader.blockHandle(i);
+      reader.close();
+      const edited = Buffer.from(bytes);
+      expect(edited.toString('latin1', offset + 4, offset + 4 + key.length)).toBe(entries[i][0]);
+      edited.write(key, offset + 4, 'latin1');
+      edited.writeUInt32LE(maskCrc(crc32c(edited.subarray(offset, offset + size + 1))), offset + size + 1);
+      return edited;
+    };
+    const open = (file: Buffer): SSTableReader => {
+      m.files.set('t', file);
+      return SSTableReader.open(m.fs, 't');
+    };
+
+    // Block 0 ends below its index key: a scan leaving it, and a seek to that key, both notice.
+    const endsLow = open(withKey(0, 'kex000'));
+    expectCorruption(() => scanAll(endsLow));
+    expectCorruption(() => endsLow.iterator().seekGE(entries[0][0]));
+    expect(seekScan(endsLow, entries[1][0]).map(([key]) => key)).toEqual([entries[1][0], entries[2][0]]);
+    endsLow.close();
+
+    // Block 1 starts at (not above) block 0's last key: noticed on crossing into it.
+    const overlaps = open(withKey(1, entries[0][0]));
+    const it = overlaps.iterator();
+    it.seekGE(entries[0][0]);
+    expect([it.key(), it.value()]).toEqual(entries[0]);
+    expectCorruption(() => it.next());
+    expectCorruption(() => scanAll(overlaps));
+    overlaps.close();
   });
 
   it('fails to open a truncated file, at every length', async () => {
