@@ -30,9 +30,10 @@
  *       land after what it covers). close() during a sync waits for it.
  *   (3) Kind 0 is never written, so a zero-filled tail reads as damage.
  */
-import { crc32c, maskCrc, unmaskCrc } from './crc32c.js';
+import { crc32cRange, maskCrc, unmaskCrc } from './crc32c.js';
 import { corruption } from './errors.js';
 import type { FileSystem } from './fileSystem.js';
+import { utf8Write } from './sstableBlockBuilder.js';
 
 /** length (4) + kind (1) + headerCrc (4) + payloadCrc (4). */
 export const WAL_HEADER_SIZE = 4 + 1 + 4 + 4;
@@ -82,21 +83,20 @@ export class WalWriter {
   }
 
   appendPut(key: string, valueJson: string): void {
-    const keyBytes = Buffer.byteLength(key, 'utf8');
-    const payloadBytes = 4 + keyBytes + Buffer.byteLength(valueJson, 'utf8');
-    const start = this.reserve(payloadBytes);
+    // Room for the worst case (3 UTF-8 bytes a UTF-16 unit); the encoder says what it took.
+    const start = this.makeRoom(4 + 3 * (key.length + valueJson.length));
+    const buf = this.buffer;
     const payload = start + WAL_HEADER_SIZE;
-    this.buffer.writeUInt32LE(keyBytes, payload);
-    this.buffer.write(key, payload + 4, 'utf8');
-    this.buffer.write(valueJson, payload + 4 + keyBytes, 'utf8');
-    this.seal(start, payloadBytes, WalRecordKind.Put);
+    const keyBytes = utf8Write.call(buf, key, payload + 4, buf.length - payload - 4);
+    const valueBytes = utf8Write.call(buf, valueJson, payload + 4 + keyBytes, buf.length - payload - 4 - keyBytes);
+    writeU32(buf, payload, keyBytes);
+    this.seal(start, 4 + keyBytes + valueBytes, WalRecordKind.Put);
   }
 
   appendDelete(key: string): void {
-    const payloadBytes = Buffer.byteLength(key, 'utf8');
-    const start = this.reserve(payloadBytes);
-    this.buffer.write(key, start + WAL_HEADER_SIZE, 'utf8');
-    this.seal(start, payloadBytes, WalRecordKind.Delete);
+    const start = this.makeRoom(3 * key.length);
+    const buf = this.buffer;
+    this.seal(start, utf8Write.call(buf, key, start + WAL_HEADER_SIZE, buf.length - start - WAL_HEADER_SIZE), WalRecordKind.Delete);
   }
 
   /** Writes the records not written yet, after those that are. Throws the file system's error; they stay unwritten. */
@@ -163,26 +163,35 @@ export class WalWriter {
     this.durableLength += bytes;
   }
 
-  /** Makes room for one record; returns its offset in `buffer`. */
-  private reserve(payloadBytes: number): number {
-    const needed = this.buffered + WAL_HEADER_SIZE + payloadBytes;
+  /** Makes room for a record of at most `maxPayloadBytes`; returns its offset in `buffer`. seal() appends it. */
+  private makeRoom(maxPayloadBytes: number): number {
+    const needed = this.buffered + WAL_HEADER_SIZE + maxPayloadBytes;
     if (needed > this.buffer.length) {
       const grown = Buffer.allocUnsafe(Math.max(needed, this.buffer.length * 2));
       this.buffer.copy(grown, 0, 0, this.buffered);
       this.buffer = grown;
     }
-    const start = this.buffered;
-    this.buffered = needed;
-    return start;
+    return this.buffered;
   }
 
+  /** Completes the record at `start` whose payload is written: its header, then it counts as appended. */
   private seal(start: number, payloadBytes: number, kind: number): void {
     const buf = this.buffer;
-    buf.writeUInt32LE(payloadBytes, start);
+    writeU32(buf, start, payloadBytes);
     buf[start + 4] = kind;
-    buf.writeUInt32LE(maskCrc(crc32c(buf.subarray(start, start + 5))), start + 5);
-    buf.writeUInt32LE(maskCrc(crc32c(buf.subarray(start + WAL_HEADER_SIZE, start + WAL_HEADER_SIZE + payloadBytes))), start + 9);
+    writeU32(buf, start + 5, maskCrc(crc32cRange(buf, start, start + 5)));
+    const payload = start + WAL_HEADER_SIZE;
+    writeU32(buf, start + 9, maskCrc(crc32cRange(buf, payload, payload + payloadBytes)));
+    this.buffered = payload + payloadBytes;
   }
+}
+
+/** buf.writeUInt32LE without its argument checks, which cost more than the four stores. */
+function writeU32(buf: Buffer, at: number, value: number): void {
+  buf[at] = value;
+  buf[at + 1] = value >>> 8;
+  buf[at + 2] = value >>> 16;
+  buf[at + 3] = value >>> 24;
 }
 
 export type WalRecord = { kind: 'put'; key: string; valueJson: string } | { kind: 'delete'; key: string };
@@ -238,13 +247,13 @@ function readRecordAt(bytes: Buffer, offset: number): ReadResult {
   const length = bytes.readUInt32LE(offset);
   const kind = bytes[offset + 4];
   const headerSound =
-    unmaskCrc(bytes.readUInt32LE(offset + 5)) === crc32c(bytes.subarray(offset, offset + 5)) &&
+    unmaskCrc(bytes.readUInt32LE(offset + 5)) === crc32cRange(bytes, offset, offset + 5) &&
     (kind === WalRecordKind.Put || kind === WalRecordKind.Delete);
   if (!headerSound) return { kind: 'bad-header' };
   const payload = offset + WAL_HEADER_SIZE;
   const end = payload + length;
   if (end > bytes.length) return { kind: 'cut-short' };
-  if (unmaskCrc(bytes.readUInt32LE(offset + 9)) !== crc32c(bytes.subarray(payload, end))) return { kind: 'bad-payload', end };
+  if (unmaskCrc(bytes.readUInt32LE(offset + 9)) !== crc32cRange(bytes, payload, end)) return { kind: 'bad-payload', end };
   if (kind === WalRecordKind.Delete) return { kind: 'record', record: { kind: 'delete', key: bytes.toString('utf8', payload, end) }, end };
   const keyEnd = payload + 4 + (length >= 4 ? bytes.readUInt32LE(payload) : Infinity);
   if (keyEnd > end) return { kind: 'bad-payload', end };
