@@ -83,8 +83,7 @@ export class WalWriter {
   }
 
   appendPut(key: string, valueJson: string): void {
-    // Room for the worst case (3 UTF-8 bytes a UTF-16 unit); the encoder says what it took.
-    const start = this.makeRoom(4 + 3 * (key.length + valueJson.length));
+    const start = this.makeRoom(4 + maxUtf8Bytes(key) + maxUtf8Bytes(valueJson));
     const buf = this.buffer;
     const payload = start + WAL_HEADER_SIZE;
     const keyBytes = utf8Write.call(buf, key, payload + 4, buf.length - payload - 4);
@@ -94,7 +93,7 @@ export class WalWriter {
   }
 
   appendDelete(key: string): void {
-    const start = this.makeRoom(3 * key.length);
+    const start = this.makeRoom(maxUtf8Bytes(key));
     const buf = this.buffer;
     this.seal(start, utf8Write.call(buf, key, start + WAL_HEADER_SIZE, buf.length - start - WAL_HEADER_SIZE), WalRecordKind.Delete);
   }
@@ -184,6 +183,19 @@ export class WalWriter {
     writeU32(buf, start + 9, maskCrc(crc32cRange(buf, payload, payload + payloadBytes)));
     this.buffered = payload + payloadBytes;
   }
+}
+
+/** Strings up to this many units are given room for their worst case; longer ones are measured. */
+const MEASURE_ABOVE_UNITS = 4096;
+
+/**
+ * Bytes to make room for before UTF-8 encoding `text` (the encoder then says
+ * what it took): for a short string its worst case, 3 bytes a UTF-16 unit,
+ * which costs nothing to know; for a long one its exact length, so a
+ * multi-megabyte value does not grow the buffer threefold.
+ */
+function maxUtf8Bytes(text: string): number {
+  return text.length <= MEASURE_ABOVE_UNITS ? 3 * text.length : Buffer.byteLength(text, 'utf8');
 }
 
 /** buf.writeUInt32LE without its argument checks, which cost more than the four stores. */

@@ -56,6 +56,37 @@ describe('WAL', () => {
     );
   });
 
+  it('replays long keys and values, ASCII or not, and short ones around them, byte for byte', () => {
+    // Past 4,096 units the writer measures a string instead of making room for 3 bytes a unit.
+    // The first record is bigger than twice the writer's initial 64 KiB buffer, so the buffer
+    // grows to exactly the room asked for: asking too little would cut the value short.
+    const mixed = 'aé€\u{1F600}'.repeat(18_000); // 90,000 units, 180,000 bytes
+    const records: WalRecord[] = [
+      { kind: 'put', key: 'short', valueJson: JSON.stringify(mixed) },
+      { kind: 'put', key: 'k'.repeat(5000), valueJson: JSON.stringify('v'.repeat(70_000)) },
+      { kind: 'delete', key: mixed },
+      { kind: 'put', key: mixed, valueJson: '1' },
+      { kind: 'put', key: 'é', valueJson: '"\u{1F600}"' },
+    ];
+    const { path, ends } = writeSegment(records);
+    const replay = replayAll(readFileSync(path));
+    expect(replay.records).toEqual(records);
+    expect(replay.tornBytes).toBe(0);
+    expect(ends.at(-1)).toBe(readFileSync(path).length);
+  });
+
+  it('replays many short non-ASCII records appended in one batch, across every growth of the buffer', () => {
+    // Room for a short string is its worst case: were it less, a record crossing the buffer's end would be cut.
+    const records: WalRecord[] = [];
+    for (let i = 0; i < 3000; i++) records.push({ kind: 'put', key: `${'é'.repeat(50)}${i}`, valueJson: JSON.stringify('€'.repeat(i % 97)) });
+    const path = join(freshDir(), walFileName(1));
+    const writer = WalWriter.create(nodeFileSystem, path);
+    for (const record of records) if (record.kind === 'put') writer.appendPut(record.key, record.valueJson);
+    writer.write();
+    writer.close();
+    expect(replayAll(readFileSync(path))).toMatchObject({ records, tornBytes: 0 });
+  });
+
   it('treats a segment cut at any byte as a torn tail and keeps every whole record before the cut', () => {
     const records: WalRecord[] = [
       { kind: 'put', key: 'a', valueJson: '"first"' },
