@@ -364,7 +364,9 @@ class SSTableIterator implements InternalIterator {
     this.positioned = true;
   }
 
+  /** Points the cursor at data block i, unpositioned: if reading it throws, the iterator is left invalid, not half moved. */
   private bind(blockIndex: number): void {
+    this.positioned = false;
     this.blockIndex = blockIndex;
     this.currentKey = null;
     this.reader.readBlock(blockIndex, this.entry);

@@ -559,6 +559,19 @@ describe('SSTable disk reads', () => {
     expect(reader.diskReads).toBe(afterNegatives + 1);
   });
 
+  it('leaves an iterator invalid, not half moved, when the next block cannot be read', async () => {
+    const entries: Entry[] = Array.from({ length: 200 }, (_, i) => [`key${String(i).padStart(3, '0')}`, json(i)]);
+    const m = memoryFileSystem();
+    await writeSSTable(m.fs, 't', source(entries), { blockBytes: 256 });
+    const reader = SSTableReader.open(m.fs, 't', newReaderCaches(m.fs, 1, 0)); // no block outlives the next read
+    const it = reader.iterator();
+    it.seekToFirst();
+    while (it.key() !== reader.blockLastKeys[0]) it.next();
+    reader.close();
+    expect(() => it.next()).toThrow(/closed/);
+    expect(it.valid()).toBe(false);
+  });
+
   it('evicts the least recently used block once the block cache budget is spent, across the readers sharing it', async () => {
     const entries: Entry[] = Array.from({ length: 4000 }, (_, i) => [`key${String(i).padStart(4, '0')}`, json(i)]);
     const m = memoryFileSystem();
