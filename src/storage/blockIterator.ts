@@ -17,21 +17,12 @@
  *   (3) reset() rebinds it to another block: one cursor (and its key buffer)
  *       serves every block a reader or iterator visits.
  */
+import { utf8Slice } from './bufferStrings.js';
 import { corruption } from './errors.js';
 import { type Cursor, EntryKind, readVarint } from './sstableFormat.js';
 
 const NO_BLOCK = Buffer.alloc(0);
 const INITIAL_KEY_BYTES = 64;
-/**
- * Buffer's unchecked UTF-8 decoder, applied to the plain Uint8Array that
- * holds the key; the public API stands in if a Node.js version lacks it.
- */
-type RawSlice = (this: Uint8Array, start: number, end: number) => string;
-const utf8Slice: RawSlice =
-  (Buffer.prototype as unknown as { utf8Slice?: RawSlice }).utf8Slice ??
-  function (this: Uint8Array, start, end) {
-    return Buffer.from(this.buffer, this.byteOffset, this.byteLength).toString('utf8', start, end);
-  };
 
 export class BlockIterator {
   private buf: Buffer = NO_BLOCK;

@@ -7,6 +7,7 @@
  * prefix-compressed against the previous key, a full key every
  * restartInterval entries; finish() appends the restart array.
  */
+import { latin1Write, utf8Write } from './bufferStrings.js';
 import { BLOCK_TRAILER_SIZE, EntryKind, MAX_BLOCK_SIZE, MAX_VARINT_BYTES, writeVarint } from './sstableFormat.js';
 
 /** parts[0, m) joined; `parts` keeps its length unless that differs from m. */
@@ -94,24 +95,6 @@ function utf8Length(value: string): number {
   }
   return Buffer.byteLength(value, 'utf8');
 }
-
-/**
- * Buffer's unchecked string writers (used by Buffer.prototype.write, which
- * adds argument checks costing more than the copy for short strings); the
- * public API stands in if a Node.js version lacks them.
- */
-type RawWrite = (this: Buffer, value: string, offset: number, length: number) => number;
-const rawWriters = Buffer.prototype as unknown as { latin1Write?: RawWrite; utf8Write?: RawWrite };
-const latin1Write: RawWrite =
-  rawWriters.latin1Write ??
-  function (this: Buffer, value, offset, length) {
-    return this.write(value, offset, length, 'latin1');
-  };
-export const utf8Write: RawWrite =
-  rawWriters.utf8Write ??
-  function (this: Buffer, value, offset, length) {
-    return this.write(value, offset, length, 'utf8');
-  };
 
 /** Writes `value`, whose UTF-8 length is `length`, at buf[at]. */
 function writeUtf8(buf: Buffer, value: string, at: number, length: number): void {

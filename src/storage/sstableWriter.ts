@@ -24,7 +24,8 @@
  * caller writes to a temporary name and publishes it.
  */
 import { BloomFilterBuilder, bloomHash, DEFAULT_BITS_PER_KEY } from './bloomFilter.js';
-import { BlockBuilder, encodeSortKey, grow, join, utf8Write } from './sstableBlockBuilder.js';
+import { utf8Write } from './bufferStrings.js';
+import { BlockBuilder, encodeSortKey, grow, join } from './sstableBlockBuilder.js';
 import type { FileSystem, WritableFile } from './fileSystem.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from './iterator.js';
 import { fromSortKey } from './keyOrder.js';
