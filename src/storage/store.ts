@@ -15,10 +15,10 @@
  *       can see.
  *   (4) With a WAL, every MemTable that has had writes has a segment
  *       (walFileName(id)) holding them, committed (by writeWal and, with
- *       sync, syncWal) before any reply that depends on them leaves. The MANIFEST's minLiveWal is the id of the oldest MemTable
- *       not yet in an SSTable: segments below it are obsolete and never
- *       replayed, so a lost unlink cannot resurrect old values over newer
- *       SSTables.
+ *       sync, syncWal) before any reply that depends on them leaves. The
+ *       MANIFEST's minLiveWal is the id of the oldest MemTable not yet in an
+ *       SSTable: segments below it are obsolete and never replayed, so a
+ *       lost unlink cannot resurrect old values over newer SSTables.
  * The Store knows nothing of messages or actors: the node machine decides
  * when to freeze and flush; the Store does it.
  */
@@ -246,14 +246,16 @@ export class Store {
   writeWal(): void {
     if (this.options.wal === undefined) return;
     const { sync } = this.options.wal;
-    this.walIo(() => {
+    try {
       this.syncNewSegments();
       for (const writer of this.walWriters.values()) {
         writer.write();
         if (!sync) writer.assumeWrittenDurable();
         if (writer.hasUnsynced) break;
       }
-    });
+    } catch (cause) {
+      throw walCommitFailed(cause);
+    }
   }
 
   /**
@@ -278,14 +280,6 @@ export class Store {
     if (!this.walDirSyncNeeded) return;
     this.options.fs.syncDirSync(this.options.dir);
     this.walDirSyncNeeded = false;
-  }
-
-  private walIo(call: () => void): void {
-    try {
-      call();
-    } catch (cause) {
-      throw walCommitFailed(cause);
-    }
   }
 
   private write(sortKey: string, value: EntryValue): WriteResult {

@@ -19,13 +19,13 @@
  *
  * Invariants:
  *   (1) Bytes [0, durableLength) of the file are whole records, written and
- *       fdatasync'd (or, with --sync none, written). `buffer` holds every record appended since,
- *       in order: buffer[0, written) is in the file at durableLength but not
- *       yet known durable, buffer[written, buffered) not written yet. Bytes
- *       leave the buffer only once durable. A failed write or sync sets
- *       `written` back (to 0 for a sync), so the next write puts the same
- *       bytes at the same offsets: a partial write never leaves garbage in
- *       the middle of a segment.
+ *       fdatasync'd (or, with --sync none, written). `buffer` holds every
+ *       record appended since, in order: buffer[0, written) is in the file
+ *       at durableLength but not yet known durable, buffer[written,
+ *       buffered) not written yet. Bytes leave the buffer only once durable.
+ *       A failed write leaves `written` where it was and a failed sync sets
+ *       it to 0, so the next write puts the same bytes at the same offsets:
+ *       a partial write never leaves garbage in the middle of a segment.
  *   (2) At most one sync() is in flight; writes may go on meanwhile (they
  *       land after what it covers). close() during a sync waits for it.
  *   (3) Kind 0 is never written, so a zero-filled tail reads as damage.
