@@ -13,9 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeFileSystem } from '../src/storage/fileSystem.js';
-import { MemTable } from '../src/storage/memTable.js';
-import { writeSSTable } from '../src/storage/sstableWriter.js';
+import { nodeFileSystem } from '../src/storage/env/fileSystem.js';
+import { MemTable } from '../src/storage/memtable/memTable.js';
+import { writeSSTable } from '../src/storage/sstable/writer.js';
 import { distinctIds, E2E_VALUE_BYTES, keyOf, rng, valueOf } from './workload.js';
 
 const MEMTABLE_BYTES = 4 * 1024 * 1024;

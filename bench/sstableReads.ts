@@ -11,9 +11,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeFileSystem } from '../src/storage/fileSystem.js';
-import { DEFAULT_MAX_OPEN_FILES } from '../src/storage/fileHandleCache.js';
-import { newReaderCaches } from '../src/storage/sstableReader.js';
+import { nodeFileSystem } from '../src/storage/env/fileSystem.js';
+import { DEFAULT_MAX_OPEN_FILES } from '../src/storage/cache/fileHandleCache.js';
+import { newReaderCaches } from '../src/storage/sstable/reader.js';
 import { Store } from '../src/storage/store.js';
 import { E2E_VALUE_BYTES, keyOf, rng, valueOf } from './workload.js';
 

@@ -10,7 +10,7 @@
 import { OrderedMap } from '@js-sdsl/ordered-map';
 import createRBTree from 'functional-red-black-tree';
 import sortedBtree from 'sorted-btree';
-import { SkipList } from '../src/storage/skipList.js';
+import { SkipList } from '../src/storage/memtable/skipList.js';
 
 export interface OrderedStore {
   /** Insert or overwrite (a MemTable put is an upsert). */

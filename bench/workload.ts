@@ -10,7 +10,7 @@
  * (and reallocates) on first comparison, blurring both time and memory.
  */
 
-import { fmix32 } from '../src/storage/bloomFilter.js';
+import { fmix32 } from '../src/storage/sstable/bloomFilter.js';
 
 /** mulberry32: a tiny, fast, seedable PRNG; quality is ample for shuffling test data. */
 export function rng(seed: number): () => number {

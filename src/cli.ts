@@ -12,9 +12,9 @@ import { runNodes } from './actors/runtime.js';
 import { type Config, ConfigError, HELP, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { parseReplayLog, replay } from './replay.js';
-import { faultInjectingFileSystem, planFromFile } from './storage/faultInjection.js';
-import { type FileSystem, nodeFileSystem } from './storage/fileSystem.js';
-import { newReaderCaches } from './storage/sstableReader.js';
+import { faultInjectingFileSystem, planFromFile } from './storage/env/faultInjection.js';
+import { type FileSystem, nodeFileSystem } from './storage/env/fileSystem.js';
+import { newReaderCaches } from './storage/sstable/reader.js';
 
 async function main(): Promise<number> {
   let config;

@@ -3,8 +3,8 @@
  * environment variable, which wins over the default.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/blockCache.js';
-import { DEFAULT_MAX_OPEN_FILES } from './storage/fileHandleCache.js';
+import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/cache/blockCache.js';
+import { DEFAULT_MAX_OPEN_FILES } from './storage/cache/fileHandleCache.js';
 
 export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 

@@ -15,8 +15,8 @@ import { setImmediate } from 'node:timers';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { runNodes } from './actors/runtime.js';
-import type { FileSystem } from './storage/fileSystem.js';
-import { newReaderCaches } from './storage/sstableReader.js';
+import type { FileSystem } from './storage/env/fileSystem.js';
+import { newReaderCaches } from './storage/sstable/reader.js';
 
 export interface ReplayPlan {
   /** The logged run's batches in order, each with the lines received in it. */

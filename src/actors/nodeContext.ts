@@ -4,8 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { Envelope } from '../protocol/envelope.js';
-import type { FileSystem } from '../storage/fileSystem.js';
-import type { ReaderCaches } from '../storage/sstableReader.js';
+import type { FileSystem } from '../storage/env/fileSystem.js';
+import type { ReaderCaches } from '../storage/sstable/reader.js';
 import type { Store } from '../storage/store.js';
 import type { HeldBatch } from './outbox.js';
 

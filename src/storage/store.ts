@@ -23,8 +23,8 @@
  * when to freeze and flush; the Store does it.
  */
 import { basename, join } from 'node:path';
-import { keyHash } from './bloomFilter.js';
-import { type FileSystem, nodeFileSystem } from './fileSystem.js';
+import { keyHash } from './sstable/bloomFilter.js';
+import { type FileSystem, nodeFileSystem } from './env/fileSystem.js';
 import { type EntryValue, TOMBSTONE } from './iterator.js';
 import { fromSortKey, toSortKey } from './keyOrder.js';
 import {
@@ -33,13 +33,13 @@ import {
   sstableFileName,
   sstableFileNumber,
   writeManifest,
-} from './manifest.js';
-import { MemTable } from './memTable.js';
+} from './version/manifest.js';
+import { MemTable } from './memtable/memTable.js';
 import { MergeIterator } from './mergeIterator.js';
 import { corruption, StorageError } from './errors.js';
-import { replayWal, walFileName, type WalReplay, walSegmentNumber, WalWriter } from './wal.js';
-import { newReaderCaches, type ReaderCaches, SSTableReader } from './sstableReader.js';
-import { type SSTableProperties, writeSSTable } from './sstableWriter.js';
+import { replayWal, walFileName, type WalReplay, walSegmentNumber, WalWriter } from './wal/wal.js';
+import { newReaderCaches, type ReaderCaches, SSTableReader } from './sstable/reader.js';
+import { type SSTableProperties, writeSSTable } from './sstable/writer.js';
 
 function walCommitFailed(cause: unknown): StorageError {
   return new StorageError('STORAGE_IO', `write-ahead log commit failed: ${(cause as Error).message}`, { cause });

@@ -5,7 +5,7 @@ import { createActor, waitFor } from 'xstate';
 import { flushRetryDelayMs, nodeMachine } from '../../src/actors/nodeMachine.js';
 import { syncInFlight } from '../../src/actors/outbox.js';
 import { parseEnvelope, type Envelope } from '../../src/protocol/envelope.js';
-import { type FileSystem, nodeFileSystem } from '../../src/storage/fileSystem.js';
+import { type FileSystem, nodeFileSystem } from '../../src/storage/env/fileSystem.js';
 import { gatedSyncs } from '../support/gatedSyncs.js';
 import { useTempDirs } from '../support/tempDirs.js';
 

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_WAITING_BATCHES } from '../../src/actors/nodeActor.js';
 import { runNodes } from '../../src/actors/runtime.js';
-import { nodeFileSystem } from '../../src/storage/fileSystem.js';
+import { nodeFileSystem } from '../../src/storage/env/fileSystem.js';
 import { gatedSyncs } from '../support/gatedSyncs.js';
 import { useTempDirs } from '../support/tempDirs.js';
 

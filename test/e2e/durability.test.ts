@@ -15,7 +15,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { crc32c, maskCrc } from '../../src/storage/crc32c.js';
+import { crc32c, maskCrc } from '../../src/storage/encoding/crc32c.js';
 import { useTempDirs } from '../support/tempDirs.js';
 import { seededRandom } from '../support/random.js';
 import { CLI, type Envelope, init, request } from './cli.js';

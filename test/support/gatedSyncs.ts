@@ -1,5 +1,5 @@
 /** A file system whose asynchronous fdatasyncs (the WAL's) wait until a test settles them. */
-import { type FileSystem, nodeFileSystem } from '../../src/storage/fileSystem.js';
+import { type FileSystem, nodeFileSystem } from '../../src/storage/env/fileSystem.js';
 
 export interface Gate {
   /** Runs the real fdatasync and settles with it. */

@@ -1,5 +1,5 @@
 /**
- * One SSTable data or index block being built (grammar in sstableFormat.ts),
+ * One SSTable data or index block being built (grammar in sstable/format.ts),
  * and the byte helpers the writer shares with it: UTF-8 and ASCII fast
  * paths that encode without allocating, after LevelDB's table/block_builder.cc.
  *
@@ -7,8 +7,8 @@
  * prefix-compressed against the previous key, a full key every
  * restartInterval entries; finish() appends the restart array.
  */
-import { latin1Write, utf8Write } from './bufferStrings.js';
-import { BLOCK_TRAILER_SIZE, EntryKind, MAX_BLOCK_SIZE, MAX_VARINT_BYTES, writeVarint } from './sstableFormat.js';
+import { latin1Write, utf8Write } from '../encoding/bufferStrings.js';
+import { BLOCK_TRAILER_SIZE, EntryKind, MAX_BLOCK_SIZE, MAX_VARINT_BYTES, writeVarint } from './format.js';
 
 /** parts[0, m) joined; `parts` keeps its length unless that differs from m. */
 export function join(parts: string[], m: number): string {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareKeys, fromSortKey, toSortKey } from '../../src/storage/keyOrder.js';
-import { SkipList, type SkipListIterator } from '../../src/storage/skipList.js';
-import { seededRandom } from '../support/random.js';
+import { compareKeys, fromSortKey, toSortKey } from '../../../src/storage/keyOrder.js';
+import { SkipList, type SkipListIterator } from '../../../src/storage/memtable/skipList.js';
+import { seededRandom } from '../../support/random.js';
 
 function scan<V>(it: SkipListIterator<V>, limit = Infinity): Array<[string, V]> {
   const out: Array<[string, V]> = [];

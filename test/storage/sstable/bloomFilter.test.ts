@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BloomFilter, BloomFilterBuilder, bloomHash, probesFor } from '../../src/storage/bloomFilter.js';
-import { StorageError } from '../../src/storage/errors.js';
+import { BloomFilter, BloomFilterBuilder, bloomHash, probesFor } from '../../../src/storage/sstable/bloomFilter.js';
+import { StorageError } from '../../../src/storage/errors.js';
 
 describe('bloomHash', () => {
   it("matches LevelDB's Hash(data, n, 0xbc9f1d34) test vectors (util/hash_test.cc)", () => {

@@ -3,11 +3,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { faultInjectingFileSystem, type FaultPlan } from '../../src/storage/faultInjection.js';
-import { nodeFileSystem } from '../../src/storage/fileSystem.js';
-import { replayWal, WAL_HEADER_SIZE, walFileName, walSegmentNumber, type WalRecord, WalWriter } from '../../src/storage/wal.js';
-import { gatedSyncs } from '../support/gatedSyncs.js';
-import { useTempDirs } from '../support/tempDirs.js';
+import { faultInjectingFileSystem, type FaultPlan } from '../../../src/storage/env/faultInjection.js';
+import { nodeFileSystem } from '../../../src/storage/env/fileSystem.js';
+import { replayWal, WAL_HEADER_SIZE, walFileName, walSegmentNumber, type WalRecord, WalWriter } from '../../../src/storage/wal/wal.js';
+import { gatedSyncs } from '../../support/gatedSyncs.js';
+import { useTempDirs } from '../../support/tempDirs.js';
 
 const freshDir = useTempDirs('wal-test');
 

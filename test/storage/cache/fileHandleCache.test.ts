@@ -7,9 +7,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FileHandleCache } from '../../src/storage/fileHandleCache.js';
-import { type FileSystem, nodeFileSystem } from '../../src/storage/fileSystem.js';
-import { useTempDirs } from '../support/tempDirs.js';
+import { FileHandleCache } from '../../../src/storage/cache/fileHandleCache.js';
+import { type FileSystem, nodeFileSystem } from '../../../src/storage/env/fileSystem.js';
+import { useTempDirs } from '../../support/tempDirs.js';
 
 const freshDir = useTempDirs('file-handle-cache-test');
 

@@ -23,7 +23,7 @@
  * mayContain() === true; an absent key answers false except with the
  * false-positive probability.
  */
-import { corruption } from './errors.js';
+import { corruption } from '../errors.js';
 
 export const DEFAULT_BITS_PER_KEY = 10;
 const MIN_BITS = 64;

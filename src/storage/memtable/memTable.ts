@@ -11,8 +11,8 @@
  * Keys are sort keys (keyOrder.ts); values are JSON text or TOMBSTONE.
  */
 import { SkipList } from './skipList.js';
-import { type EntryValue, type InternalIterator } from './iterator.js';
-import { utf8LengthOfSortKey } from './keyOrder.js';
+import { type EntryValue, type InternalIterator } from '../iterator.js';
+import { utf8LengthOfSortKey } from '../keyOrder.js';
 
 /**
  * Bytes charged per entry beyond its key and value: the node's share of the

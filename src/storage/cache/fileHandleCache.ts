@@ -15,7 +15,7 @@
  *   (3) A path is one file for the cache's life: SSTable names are never
  *       reused, so a descriptor opened earlier still reads the same bytes.
  */
-import type { FileSystem } from './fileSystem.js';
+import type { FileSystem } from '../env/fileSystem.js';
 
 /**
  * --max-open-files' default: half of the common `ulimit -n` of 1024, leaving

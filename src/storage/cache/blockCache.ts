@@ -18,7 +18,7 @@
 /** --block-cache-bytes' default (RocksDB's; LevelDB's is 8 MiB). */
 export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 
-/** Slots a reader may number: one a data block (sstableReader.ts), so 2^24 blocks of 4 KiB, a 64 GiB file, far past any MemTable. */
+/** Slots a reader may number: one a data block (sstable/reader.ts), so 2^24 blocks of 4 KiB, a 64 GiB file, far past any MemTable. */
 const BLOCKS_PER_OWNER = 2 ** 24;
 
 export class BlockCache {

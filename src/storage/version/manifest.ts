@@ -14,9 +14,9 @@
  * MANIFEST, never a mix.
  */
 import { join } from 'node:path';
-import { crc32c } from './crc32c.js';
-import { corruption } from './errors.js';
-import { type FileSystem } from './fileSystem.js';
+import { crc32c } from '../encoding/crc32c.js';
+import { corruption } from '../errors.js';
+import { type FileSystem } from '../env/fileSystem.js';
 
 export const MANIFEST_FILE = 'MANIFEST';
 const MANIFEST_VERSION = 1;

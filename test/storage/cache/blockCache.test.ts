@@ -1,7 +1,7 @@
 /** The shared block cache against a model: an array in recency order, trimmed oldest first to the byte budget. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BlockCache } from '../../src/storage/blockCache.js';
+import { BlockCache } from '../../../src/storage/cache/blockCache.js';
 
 describe('BlockCache', () => {
   it('keeps the most recently used blocks within its budget (property)', () => {

@@ -3,14 +3,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crc32c, maskCrc } from '../../src/storage/crc32c.js';
-import { type FileSystem, nodeFileSystem, type WritableFile } from '../../src/storage/fileSystem.js';
-import { type EntryValue, type InternalIterator, TOMBSTONE } from '../../src/storage/iterator.js';
-import { compareKeys, fromSortKey, toSortKey } from '../../src/storage/keyOrder.js';
-import { BLOCK_TRAILER_SIZE, FOOTER_SIZE, MAGIC } from '../../src/storage/sstableFormat.js';
-import { newReaderCaches, SSTableReader } from '../../src/storage/sstableReader.js';
-import { writeSSTable } from '../../src/storage/sstableWriter.js';
-import { expectCorruption } from '../support/expectCorruption.js';
+import { crc32c, maskCrc } from '../../../src/storage/encoding/crc32c.js';
+import { type FileSystem, nodeFileSystem, type WritableFile } from '../../../src/storage/env/fileSystem.js';
+import { type EntryValue, type InternalIterator, TOMBSTONE } from '../../../src/storage/iterator.js';
+import { compareKeys, fromSortKey, toSortKey } from '../../../src/storage/keyOrder.js';
+import { BLOCK_TRAILER_SIZE, FOOTER_SIZE, MAGIC } from '../../../src/storage/sstable/format.js';
+import { newReaderCaches, SSTableReader } from '../../../src/storage/sstable/reader.js';
+import { writeSSTable } from '../../../src/storage/sstable/writer.js';
+import { expectCorruption } from '../../support/expectCorruption.js';
 
 // ---------------------------------------------------------------- helpers
 

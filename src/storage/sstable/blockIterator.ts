@@ -1,5 +1,5 @@
 /**
- * A cursor over one verified block payload (grammar in sstableFormat.ts),
+ * A cursor over one verified block payload (grammar in sstable/format.ts),
  * after LevelDB's table/block.cc Block::Iter: seekGE binary searches the
  * restart points, whose keys are stored whole, then walks at most one
  * restart interval. Each key is rebuilt from its shared prefix in the
@@ -17,9 +17,9 @@
  *   (3) reset() rebinds it to another block: one cursor (and its key buffer)
  *       serves every block a reader or iterator visits.
  */
-import { utf8Slice } from './bufferStrings.js';
-import { corruption } from './errors.js';
-import { type Cursor, EntryKind, readVarint } from './sstableFormat.js';
+import { utf8Slice } from '../encoding/bufferStrings.js';
+import { corruption } from '../errors.js';
+import { type Cursor, EntryKind, readVarint } from './format.js';
 
 const NO_BLOCK = Buffer.alloc(0);
 const INITIAL_KEY_BYTES = 64;

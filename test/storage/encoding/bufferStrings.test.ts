@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { latin1Write, utf8Slice, utf8Write } from '../../src/storage/bufferStrings.js';
+import { latin1Write, utf8Slice, utf8Write } from '../../../src/storage/encoding/bufferStrings.js';
 
 describe('bufferStrings', () => {
   it('write and decode exactly as Buffer.write and toString do, cut-short writes included (property)', () => {

@@ -31,8 +31,8 @@
  * footer follow with no gaps, so every byte of a file is covered by exactly
  * one CRC.
  */
-import { crc32c, maskCrc, unmaskCrc } from './crc32c.js';
-import { corruption } from './errors.js';
+import { crc32c, maskCrc, unmaskCrc } from '../encoding/crc32c.js';
+import { corruption } from '../errors.js';
 
 /** "\x89SST\r\n\x1a\n": high bit, name, and the line-ending bytes that text-mode mangling breaks (as PNG). */
 export const MAGIC = Buffer.from([0x89, 0x53, 0x53, 0x54, 0x0d, 0x0a, 0x1a, 0x0a]);

@@ -30,10 +30,10 @@
  *       land after what it covers). close() during a sync waits for it.
  *   (3) Kind 0 is never written, so a zero-filled tail reads as damage.
  */
-import { utf8Write } from './bufferStrings.js';
-import { crc32cRange, maskCrc, unmaskCrc } from './crc32c.js';
-import { corruption } from './errors.js';
-import type { FileSystem } from './fileSystem.js';
+import { utf8Write } from '../encoding/bufferStrings.js';
+import { crc32cRange, maskCrc, unmaskCrc } from '../encoding/crc32c.js';
+import { corruption } from '../errors.js';
+import type { FileSystem } from '../env/fileSystem.js';
 
 /** length (4) + kind (1) + headerCrc (4) + payloadCrc (4). */
 export const WAL_HEADER_SIZE = 4 + 1 + 4 + 4;

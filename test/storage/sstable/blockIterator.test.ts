@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BlockIterator } from '../../src/storage/blockIterator.js';
-import { expectCorruption } from '../support/expectCorruption.js';
+import { BlockIterator } from '../../../src/storage/sstable/blockIterator.js';
+import { expectCorruption } from '../../support/expectCorruption.js';
 
 type Entry = [key: Buffer, value: Buffer | null];
 
@@ -18,7 +18,7 @@ function pushU32(out: number[], value: number): void {
 }
 
 /**
- * A block payload straight from the grammar in sstableFormat.ts, written
+ * A block payload straight from the grammar in sstable/format.ts, written
  * here rather than by the writer so the cursor is checked against the format
  * itself. `sharedOf` may lie about a shared prefix, to build malformed blocks.
  */

@@ -1,6 +1,6 @@
 /**
  * Streams a sorted InternalIterator into an SSTable file (format:
- * sstableFormat.ts, docs/SSTABLE.md), after LevelDB's table/table_builder.cc.
+ * sstable/format.ts, docs/SSTABLE.md), after LevelDB's table/table_builder.cc.
  *
  * Invariants:
  *   (1) Entries arrive in strictly ascending sort-key order, so their UTF-8
@@ -24,11 +24,11 @@
  * caller writes to a temporary name and publishes it.
  */
 import { BloomFilterBuilder, bloomHash, DEFAULT_BITS_PER_KEY } from './bloomFilter.js';
-import { utf8Write } from './bufferStrings.js';
-import { BlockBuilder, encodeSortKey, grow, join } from './sstableBlockBuilder.js';
-import type { FileSystem, WritableFile } from './fileSystem.js';
-import { type EntryValue, type InternalIterator, TOMBSTONE } from './iterator.js';
-import { fromSortKey } from './keyOrder.js';
+import { utf8Write } from '../encoding/bufferStrings.js';
+import { BlockBuilder, encodeSortKey, grow, join } from './blockBuilder.js';
+import type { FileSystem, WritableFile } from '../env/fileSystem.js';
+import { type EntryValue, type InternalIterator, TOMBSTONE } from '../iterator.js';
+import { fromSortKey } from '../keyOrder.js';
 import {
   BLOCK_TRAILER_SIZE,
   type BlockHandle,
@@ -41,7 +41,7 @@ import {
   RESTART_INTERVAL,
   sealBlock,
   writeVarint,
-} from './sstableFormat.js';
+} from './format.js';
 
 /** What a finished SSTable holds. Keys here are real keys, not sort keys. */
 export interface SSTableProperties {
@@ -384,7 +384,7 @@ class TableBuilder {
     block.reset();
   }
 
-  /** properties payload := entries tombstones dataBlocks [smallestKey largestKey] (see sstableFormat.ts). */
+  /** properties payload := entries tombstones dataBlocks [smallestKey largestKey] (see sstable/format.ts). */
   private encodeProperties(smallestKey: string | null, largestKey: string | null): Buffer {
     const keys = this.entries > 0 ? [smallestKey ?? '', largestKey ?? ''] : [];
     const buf = Buffer.allocUnsafe(5 * MAX_VARINT_BYTES + 3 * keys.reduce((sum, key) => sum + key.length, 0));

@@ -1,5 +1,5 @@
 /**
- * Reads an SSTable (format: sstableFormat.ts, docs/SSTABLE.md) with
+ * Reads an SSTable (format: sstable/format.ts, docs/SSTABLE.md) with
  * synchronous positioned reads, so a request is answered in the turn it
  * arrives.
  *
@@ -18,13 +18,13 @@
  *       read are cached.
  */
 import { BloomFilter, keyHash } from './bloomFilter.js';
-import { corruption, StorageError } from './errors.js';
-import { BlockCache, DEFAULT_BLOCK_CACHE_BYTES } from './blockCache.js';
+import { corruption, StorageError } from '../errors.js';
+import { BlockCache, DEFAULT_BLOCK_CACHE_BYTES } from '../cache/blockCache.js';
 import { BlockIterator } from './blockIterator.js';
-import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from './fileHandleCache.js';
-import type { FileSystem } from './fileSystem.js';
-import { type EntryValue, type InternalIterator, TOMBSTONE } from './iterator.js';
-import { fromSortKey, toSortKey } from './keyOrder.js';
+import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from '../cache/fileHandleCache.js';
+import type { FileSystem } from '../env/fileSystem.js';
+import { type EntryValue, type InternalIterator, TOMBSTONE } from '../iterator.js';
+import { fromSortKey, toSortKey } from '../keyOrder.js';
 import {
   BLOCK_TRAILER_SIZE,
   type BlockHandle,
@@ -35,8 +35,8 @@ import {
   FOOTER_SIZE,
   readVarint,
   verifyBlock,
-} from './sstableFormat.js';
-import type { SSTableProperties } from './sstableWriter.js';
+} from './format.js';
+import type { SSTableProperties } from './writer.js';
 
 export interface SSTableGetResult {
   /** An entry exists, maybe a tombstone. */
@@ -246,7 +246,7 @@ export class SSTableReader {
 
 type StoredProperties = Omit<SSTableProperties, 'sizeBytes' | 'bloomFilterBits'>;
 
-/** properties payload := entries tombstones dataBlocks [smallestKey largestKey] (see sstableFormat.ts). */
+/** properties payload := entries tombstones dataBlocks [smallestKey largestKey] (see sstable/format.ts). */
 function decodeProperties(buf: Buffer, size: number): StoredProperties {
   const cursor: Cursor = { pos: 0 };
   const entries = readVarint(buf, cursor, size);

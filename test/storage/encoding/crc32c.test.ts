@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c, crc32cRange, maskCrc, unmaskCrc } from '../../src/storage/crc32c.js';
+import { crc32c, crc32cRange, maskCrc, unmaskCrc } from '../../../src/storage/encoding/crc32c.js';
 
 describe('crc32c', () => {
   it('is the standard CRC-32C, natively and in the short-range loop', () => {
