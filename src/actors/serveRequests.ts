@@ -12,7 +12,8 @@
 import { encodeEntries } from '../protocol/encode.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ErrorCode, MaelstromError } from '../protocol/errors.js';
-import { RawJson, sameJsonValue } from '../protocol/rawJson.js';
+import { sameJsonValue } from '../protocol/jsonEquality.js';
+import { RawJson } from '../protocol/rawJson.js';
 import { type Request, parseRequest } from '../protocol/requests.js';
 import type { FlushedTable, Store } from '../storage/store.js';
 import { type NodeContext, servingState } from './nodeContext.js';
