@@ -23,8 +23,7 @@
  * process exits. Removing a stale file races with nothing: its name is
  * unique to a dead process, so no one can be holding the lock through it.
  */
-import { closeSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, type Stats, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { StorageError } from '../errors.js';
 
@@ -49,25 +48,22 @@ export interface DirLock {
 export function acquireDirLock(dir: string): DirLock {
   const name = `${LOCK_PREFIX}${process.pid}.${ownToken()}`;
   const file = join(dir, name);
-  // A nonce in the content: release removes the file only if it is still the one written here.
-  const content = `${JSON.stringify({ pid: process.pid, nonce: randomUUID(), opened_at: new Date().toISOString() })}\n`;
-  let fd: number;
+  // The name says everything (pid, start): the file stays empty, so creating it cannot fail half way.
+  let identity: string;
   try {
-    fd = openSync(file, 'wx');
+    const fd = openSync(file, 'wx');
+    identity = fileIdentity(fstatSync(fd));
+    closeSync(fd);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw locked(dir, process.pid, name, 'this process');
     throw error;
   }
-  try {
-    writeSync(fd, content);
-  } finally {
-    closeSync(fd);
-  }
   const lock: DirLock = {
     file,
     release() {
+      // Only if it is still the file created here (by device and inode: no descriptor needed, so it works at EMFILE too).
       try {
-        if (readFileSync(file, 'utf8') === content) unlinkSync(file);
+        if (fileIdentity(statSync(file)) === identity) unlinkSync(file);
       } catch {
         // Already gone.
       }
@@ -95,6 +91,10 @@ function removeStale(file: string): void {
   }
 }
 
+function fileIdentity(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}`;
+}
+
 function locked(dir: string, pid: number | undefined, name: string, who: string): StorageError {
   return new StorageError('STORAGE_LOCKED', `${dir} is locked by ${who} (pid ${pid ?? 'unknown'}, ${name}): a node's folder is open in one process at a time`);
 }
@@ -111,7 +111,8 @@ function parseLockName(name: string): Holder | undefined {
 
 /** True iff the process that wrote a lock file with this pid and token still runs. */
 function holderAlive({ pid, token }: Holder): boolean {
-  if (token.startsWith('linux-')) return linuxToken(pid) === token;
+  const boot = bootIdPrefix();
+  if (token.startsWith('linux-') && boot !== undefined) return token === `linux-${boot}-${startTicks(pid)}`;
   try {
     process.kill(pid, 0);
     return true;
@@ -120,20 +121,33 @@ function holderAlive({ pid, token }: Holder): boolean {
   }
 }
 
+/** `linux-<boot id prefix>-<start time in clock ticks>`, or the start time in ms where there is no /proc. */
 function ownToken(): string {
-  return linuxToken(process.pid) ?? `ms-${Math.round(performance.timeOrigin)}`;
+  const boot = bootIdPrefix();
+  return boot === undefined ? `ms-${Math.round(performance.timeOrigin)}` : `linux-${boot}-${startTicks(process.pid)}`;
 }
 
-/** `linux-<boot id prefix>-<start time in clock ticks>` of process `pid`; undefined without /proc or when that process is gone. */
-function linuxToken(pid: number): string | undefined {
+/** This boot's id, shortened; undefined where there is no /proc. Other errors (EMFILE...) are thrown: never guess a holder dead. */
+function bootIdPrefix(): string | undefined {
   try {
-    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, starttime field 22.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // dead, not yet reaped by its parent
-    return `linux-${bootId}-${fields[22 - 3]}`;
-  } catch {
-    return undefined;
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
+}
+
+/** When process `pid` started, in clock ticks since boot (/proc/<pid>/stat field 22); undefined if it is gone. */
+function startTicks(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, starttime field 22.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // dead, not yet reaped by its parent
+  return fields[22 - 3];
 }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireDirLock, isLockFileName } from '../../../src/storage/env/dirLock.js';
@@ -40,7 +40,9 @@ describe('acquireDirLock', () => {
   it('release leaves alone a lock file that is no longer its own', () => {
     const dir = freshDir();
     const first = acquireDirLock(dir);
-    writeFileSync(first.file, 'someone else\n'); // as if removed (a simulated crash) and taken again under the same name
+    // As if removed (a simulated crash) and taken again under the same name: another file now.
+    writeFileSync(`${first.file}.new`, '');
+    renameSync(`${first.file}.new`, first.file);
     first.release();
     expect(lockFiles(dir)).toHaveLength(1);
   });
