@@ -67,12 +67,19 @@ export function completeInit(context: NodeContext, store: Store): Served {
   };
 }
 
-/** Opening the store failed: the init gets error 13 and the node stays uninitialized. */
+/** Opening the store failed: the init gets an error (13; 11 when another process has the folder) and the node stays uninitialized. */
 export function failInit(context: NodeContext, error: unknown): Served {
   const outbox = new Outbox(context.log);
-  outbox.fail(context.initRequest!, error);
+  outbox.fail(context.initRequest!, withRemedy(error));
   const { text, nextMsgId } = outbox.finish(context);
   return { update: { initRequest: null, nextMsgId }, text };
+}
+
+/** Out of file descriptors: the error says which setting to lower. */
+function withRemedy(error: unknown): unknown {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EMFILE') return error;
+  const message = `${(error as Error).message} (the process is out of file descriptors: lower --max-open-files or raise ulimit -n)`;
+  return new MaelstromError(ErrorCode.Crash, message, { cause: error });
 }
 
 const WRITES = new Set(['memtable_put', 'memtable_delete', 'sstable_flush', 'write', 'cas']);
