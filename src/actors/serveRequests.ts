@@ -94,10 +94,14 @@ export function serveReady(context: NodeContext): Served {
   const store = context.store!;
   const outbox = new Outbox(context.log);
   let flushWaiter = context.flushWaiter;
+  let writesStalled = false;
   let served = 0;
   for (const envelope of context.pending) {
     if (flushWaiter !== null) break;
-    if (WRITES.has(envelope.body.type) && store.writesStalled) break;
+    if (WRITES.has(envelope.body.type) && store.writesStalled) {
+      writesStalled = true;
+      break;
+    }
     served++;
     logRequest(context, envelope);
     // Replies that report stored data (values, and 20/22 too) wait for the WAL; see Outbox.finish.
@@ -129,7 +133,7 @@ export function serveReady(context: NodeContext): Served {
     }
     unsynced = walError === undefined && store.walUnsynced;
   }
-  return deliver(context, outbox, { state: unsynced ? 'waiting' : 'ready', walError }, { pending: context.pending.slice(served), flushWaiter });
+  return deliver(context, outbox, { state: unsynced ? 'waiting' : 'ready', walError }, { pending: context.pending.slice(served), flushWaiter, writesStalled });
 }
 
 /** A flush finished and was installed: answers the sstable_flush that waited for it, if any. */
