@@ -90,8 +90,7 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
   }
   let inspection: StatelyInspection | undefined;
   if (config.inspect !== undefined) {
-    inspection = await startStatelyInspection(config.inspect);
-    log.info({ url: config.inspect }, 'streaming to the Stately inspector');
+    inspection = await startStatelyInspection(config.inspect, log);
   }
   log.info(
     { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles, block_cache_bytes: config.blockCacheBytes },
