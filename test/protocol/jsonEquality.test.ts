@@ -31,7 +31,7 @@ function spell({ mantissa, exponent }: Decimal, style: number, zeros: number): s
     }
     default: {
       // A plain decimal when the exponent allows it.
-      if (scale >= 0) return `${sign}${digits}${'0'.repeat(scale)}`;
+      if (scale >= 0) return mantissa === 0n ? '0' : `${sign}${digits}${'0'.repeat(scale)}`;
       const padded = digits.padStart(-scale + 1, '0');
       return `${sign}${padded.slice(0, scale)}.${padded.slice(scale)}`;
     }
