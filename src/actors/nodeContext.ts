@@ -54,6 +54,8 @@ export interface NodeContext {
   /** The init being served while the store opens. */
   initRequest: Envelope | null;
   flushWaiter: FlushWaiter | null;
+  /** A write waits at the head of `pending` because the frozen queue is full (set by each serving pass). */
+  writesStalled: boolean;
   /** Served batches whose replies may not leave yet, oldest first: they wait for a WAL sync (outbox.ts); one is in flight iff syncInFlight(held). */
   held: HeldBatch[];
   /** Consecutive failed flushes; drives the retry backoff. */

@@ -132,6 +132,7 @@ export const nodeMachine = setup({
     pending: [],
     initRequest: null,
     flushWaiter: null,
+    writesStalled: false,
     held: [],
     flushFailures: 0,
     output: null,

@@ -24,6 +24,7 @@
  */
 import { basename, join } from 'node:path';
 import { keyHash } from './sstable/bloomFilter.js';
+import { acquireDirLock, type DirLock } from './env/dirLock.js';
 import { type FileSystem, nodeFileSystem } from './env/fileSystem.js';
 import { type EntryValue, TOMBSTONE } from './iterator.js';
 import { fromSortKey, toSortKey } from './keyOrder.js';
@@ -135,6 +136,7 @@ export class Store {
   private readonly walWriters = new Map<number, WalWriter>();
   /** A segment was created since the last commit: its directory entry must be made durable too. */
   private walDirSyncNeeded = false;
+  private dirLock: DirLock | undefined;
 
   private constructor(
     private readonly options: Required<Omit<StoreOptions, 'wal'>> & Pick<StoreOptions, 'wal'>,
@@ -151,9 +153,24 @@ export class Store {
    * Opens (creating if needed) the store in options.dir: reads the MANIFEST,
    * opens live SSTables, replays live WAL segments into frozen MemTables
    * (cutting off torn tails), and removes debris of interrupted flushes.
-   * Throws STORAGE_CORRUPTION for damage it must not paper over.
+   * Throws STORAGE_CORRUPTION for damage it must not paper over, and
+   * STORAGE_LOCKED when another process has the folder open (env/dirLock.ts);
+   * the folder stays locked until close().
    */
   static async open(options: StoreOptions): Promise<Store> {
+    await (options.fs ?? nodeFileSystem).mkdirp(options.dir);
+    const lock = acquireDirLock(options.dir);
+    try {
+      const store = await Store.openLocked(options);
+      store.dirLock = lock;
+      return store;
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  private static async openLocked(options: StoreOptions): Promise<Store> {
     const fs = options.fs ?? nodeFileSystem;
     const resolved = { ...options, fs, caches: options.caches ?? newReaderCaches(fs) };
     const { dir, caches } = resolved;
@@ -430,12 +447,13 @@ export class Store {
     };
   }
 
-  /** Closes every open SSTable and WAL segment; the Store must not be used afterwards. */
+  /** Closes every open SSTable and WAL segment and unlocks the folder; the Store must not be used afterwards. */
   close(): void {
     for (const reader of this.sstables) reader.close();
     this.sstables = [];
     for (const writer of this.walWriters.values()) writer.close();
     this.walWriters.clear();
+    this.dirLock?.release();
   }
 }
 

@@ -7,10 +7,12 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isLockFileName } from '../../src/storage/env/dirLock.js';
 import { nodeFileSystem } from '../../src/storage/env/fileSystem.js';
 import { compareKeys } from '../../src/storage/keyOrder.js';
 import { newReaderCaches } from '../../src/storage/sstable/reader.js';
 import { Store } from '../../src/storage/store.js';
+import { dropLocksAsIfCrashed } from '../support/crashLocks.js';
 import { gatedSyncs } from '../support/gatedSyncs.js';
 import { useTempDirs } from '../support/tempDirs.js';
 
@@ -138,6 +140,7 @@ describe('Store', () => {
           await commit(store);
         }
         // A crash: no close, no flush; only what the WAL and the SSTables hold.
+        dropLocksAsIfCrashed(dir);
         const recovered = await Store.open(options);
         expect(recovered.scan({})).toEqual(modelScan(model, { kind: 'scan' }));
         for (const key of model.keys()) expect(recovered.get(key).value).toBe(model.get(key));
@@ -178,6 +181,7 @@ describe('Store', () => {
     store.put('a', '1');
     store.delete('b');
     await commit(store);
+    dropLocksAsIfCrashed(dir);
     const recovered = await Store.open(options);
     expect(recovered.recovery).toMatchObject({ replayedSegments: 1, replayedRecords: 2, tornTails: [] });
     expect(recovered.get('a')).toMatchObject({ found: true, value: '1', source: 'immutable' });
@@ -204,6 +208,7 @@ describe('Store', () => {
     await store.syncWal();
     expect(store.walUnsynced).toBe(false);
     expect(readFileSync(join(dir, '000002.wal')).length).toBeGreaterThan(0);
+    dropLocksAsIfCrashed(dir);
     const recovered = await Store.open(options);
     expect(recovered.get('a')).toMatchObject({ found: true, value: '1' });
     expect(recovered.get('b')).toMatchObject({ found: true, value: '2' });
@@ -294,7 +299,7 @@ describe('Store', () => {
     writeFileSync(join(dir, 'L0_000007.sst'), 'half a file');
     writeFileSync(join(dir, 'L0_000008.sst.tmp'), 'half a file');
     store = await Store.open({ dir, memtableMaxBytes: 1 << 20, maxImmutable: 4 });
-    expect(readdirSync(dir).sort()).toEqual(['L0_000001.sst', 'MANIFEST']);
+    expect(readdirSync(dir).filter((name) => !isLockFileName(name)).sort()).toEqual(['L0_000001.sst', 'MANIFEST']);
     store.put('b', '2');
     store.freezeActive();
     const flushed = await store.flushOldest();
