@@ -72,15 +72,15 @@ export interface CompactionJobResult {
 }
 
 /**
- * How many file numbers to reserve for `compaction`'s job: cuts for size
- * come once per targetFileBytes of key and value text, which is at most
- * that of the inputs and, for this format, about their file bytes (prefix
- * compression saves key bytes that block headers, restarts, index and
- * filter roughly give back); cuts for grandparent overlap need a whole
- * grandparent passed since the last cut, so at most one per grandparent;
- * plus one for the last output. Should the estimate ever fall short, the
- * job stops cutting at the last number (outputCutter invariant 3): an
- * output grows past its target, nothing fails.
+ * How many file numbers to reserve for `compaction`'s job. A cut for size
+ * comes once an output's estimated bytes reach targetFileBytes, and the
+ * estimates of all outputs sum to at most about the input bytes
+ * (outputCutter.ts explains why): at most ceil(inputBytes / target) such
+ * cuts. A cut for grandparent overlap needs a whole grandparent passed since
+ * the last one (its count restarts at 0 and the limit is >= 0): at most one
+ * a grandparent. Plus one for the last output. Should a contrived input
+ * ever need more, the job stops cutting at its last number (outputCutter
+ * invariant 3): that output grows past its target, nothing fails.
  */
 export function maxCompactionOutputs(compaction: Compaction, targetFileBytes: number): number {
   const inputBytes = totalBytes(compaction.sourceInputs) + totalBytes(compaction.targetInputs);

@@ -22,13 +22,34 @@
  *   (3) At most `maxOutputs` slices: the last one allowed never cuts, so the
  *       file numbers reserved for a job always suffice.
  *
- * The size is estimated as the key and value lengths in UTF-16 units of the
- * entries taken (LevelDB measures the builder's file size instead; an
- * estimate keeps the writer untouched, and ASCII keys and values, the
- * common case, weigh their UTF-8 bytes).
+ * An output's size is estimated entry by entry as its bytes in a data block
+ * (estimatedEntryBytes): a 4-byte header and a byte of filter, the key units it does not share
+ * with the key before it (all of them at every RESTART_INTERVAL-th entry),
+ * the value's units. LevelDB measures the builder's file size instead; an
+ * estimate keeps the writer untouched. A UTF-16 unit is at most one UTF-8
+ * byte, and the previous key is closer in the merged output than in an input
+ * file (a <= b < c implies lcp(b, c) >= lcp(a, c)), so an entry costs about
+ * its estimate or more in its input file, which also holds an index: the outputs' estimates sum to about the input bytes or less, which
+ * the number of file numbers reserved relies on (job.ts
+ * maxCompactionOutputs). Files come out a few percent over the target (the
+ * index, the restart array, longer varints).
  */
 import type { EntryValue, InternalIterator } from '../iterator.js';
 import { TOMBSTONE } from '../iterator.js';
+import { RESTART_INTERVAL } from '../sstable/format.js';
+
+/** Bytes `key` (after `previousKey` in its block, null for the first) and `value` add to a data block, restarts aside. */
+export function estimatedEntryBytes(previousKey: string | null, key: string, value: EntryValue): number {
+  let shared = 0;
+  if (previousKey !== null) {
+    const limit = Math.min(previousKey.length, key.length);
+    while (shared < limit && previousKey.charCodeAt(shared) === key.charCodeAt(shared)) shared++;
+  }
+  return ENTRY_OVERHEAD_BYTES + key.length - shared + (value === TOMBSTONE ? 0 : value.length);
+}
+
+/** shared, unshared and value length (one varint byte each at least), the entry kind (sstable/format.ts), and about 10 Bloom filter bits. */
+const ENTRY_OVERHEAD_BYTES = 5;
 
 export interface Grandparent {
   /** Sort key. */
@@ -144,11 +165,11 @@ export class OutputSlice implements InternalIterator {
 
   next(): void {
     const key = this.key();
-    const value = this.value();
+    // Every RESTART_INTERVAL-th entry of a block stores its whole key.
+    this.bytes += estimatedEntryBytes(this.entries % RESTART_INTERVAL === 0 ? null : this.largest, key, this.value());
     if (this.smallest === null) this.smallest = key;
     this.largest = key;
     this.entries++;
-    this.bytes += key.length + (value === TOMBSTONE ? 0 : value.length);
     this.open = this.cutter.advance(this.bytes, this.last);
   }
 }

@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CompactionJob, type CompactionJobResult, runCompactionJob, sstableName } from '../../../src/storage/compaction/job.js';
+import { estimatedEntryBytes } from '../../../src/storage/compaction/outputCutter.js';
 import { type FaultCode, type FaultPlan, faultInjectingFileSystem } from '../../../src/storage/env/faultInjection.js';
 import { type FileSystem, nodeFileSystem } from '../../../src/storage/env/fileSystem.js';
 import { StorageError } from '../../../src/storage/errors.js';
 import { type EntryValue, TOMBSTONE } from '../../../src/storage/iterator.js';
 import { toSortKey } from '../../../src/storage/keyOrder.js';
 import { MemTable } from '../../../src/storage/memtable/memTable.js';
+import { RESTART_INTERVAL } from '../../../src/storage/sstable/format.js';
 import { SSTableReader } from '../../../src/storage/sstable/reader.js';
 import { writeSSTable } from '../../../src/storage/sstable/writer.js';
 import { useTempDirs } from '../../support/tempDirs.js';
@@ -35,7 +37,12 @@ function readTable(path: string): Array<[string, EntryValue]> {
   return entries;
 }
 
-const entryBytes = ([key, value]: [string, EntryValue]) => key.length + (value === TOMBSTONE ? 0 : value.length);
+/** The cutter's estimate of an output's bytes, its last entry left out. */
+function bytesBeforeLast(entries: Array<[string, EntryValue]>): number {
+  let bytes = 0;
+  for (let i = 0; i + 1 < entries.length; i++) bytes += estimatedEntryBytes(i % RESTART_INTERVAL === 0 ? null : entries[i - 1][0], entries[i][0], entries[i][1]);
+  return bytes;
+}
 
 // Keys with a few outside the BMP and above U+E000, so sort-key order matters.
 const keyArb = fc.oneof(
@@ -146,7 +153,7 @@ function checkResult(dir: string, s: Scenario, job: CompactionJob, result: Compa
     // Cuts: an output passes its target by at most its last entry; it spans at most the limit of
     // grandparent bytes (those passed after its first key). The last output allowed never cuts.
     if (i === s.outputNumbers - 1) return;
-    expect(entries.slice(0, -1).reduce((sum, entry) => sum + entryBytes(entry), 0)).toBeLessThan(s.targetFileBytes);
+    expect(bytesBeforeLast(entries)).toBeLessThan(s.targetFileBytes);
     const spanned = s.grandparents.filter((g) => file.smallest <= g.largest && g.largest < file.largest);
     expect(spanned.reduce((sum, g) => sum + g.sizeBytes, 0)).toBeLessThanOrEqual(s.maxGrandparentOverlapBytes);
   });
@@ -199,14 +206,15 @@ describe('runCompactionJob', () => {
   it('ends an output at the entry that takes it past targetFileBytes, however large that entry', async () => {
     const dir = tempDir();
     const big = JSON.stringify('x'.repeat(5000));
-    const source: Table = new Map([...Array(60).keys()].map((i) => [`k${String(i).padStart(2, '0')}`, i === 30 ? big : '"0123456789"']));
+    const source: Table = new Map([...Array(60).keys()].map((i) => [`k${String(i).padStart(2, '0')}`, i === 32 ? big : '"0123456789"']));
     const s: Scenario = { sources: [source], targets: [], sourceLevel: 0, deeperRanges: [], grandparents: [], targetFileBytes: 100, maxGrandparentOverlapBytes: 1000, outputNumbers: 1000 };
     const job = await setUp(dir, s);
     const result = await runCompactionJob(nodeFileSystem, job);
     checkResult(dir, s, job, result);
-    // 15 bytes an entry: an output closes at its 7th (105 >= 100), or at the huge k30 after k28 and k29.
-    expect(result.outputs.map((file) => file.entries)).toEqual([7, 7, 7, 7, 3, 7, 7, 7, 7, 1]);
-    expect(result.outputs[4].largest).toBe('k30');
+    // An output's first entry counts 5 + 3 + 12 bytes, the next ones 5 + 1 + 12 (the key shares "k" and a digit):
+    // an output closes at its 6th entry (20 + 4 x 18 = 92, then 110 >= 100), or at the huge k32 after k30 and k31.
+    expect(result.outputs.map((file) => file.entries)).toEqual([6, 6, 6, 6, 6, 3, 6, 6, 6, 6, 3]);
+    expect(result.outputs[5].largest).toBe('k32');
   });
 });
 
