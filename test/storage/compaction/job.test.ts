@@ -181,7 +181,7 @@ describe('runCompactionJob', () => {
         const job = await setUp(dir, s);
         checkResult(dir, s, job, await runCompactionJob(nodeFileSystem, job));
       }),
-      { numRuns: 100 },
+      { numRuns: 60 },
     );
   });
 
