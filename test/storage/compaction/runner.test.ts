@@ -5,7 +5,9 @@
  * first; after changing src/storage, run `npx tsc -p tsconfig.json` before
  * running this file alone).
  */
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CompactionJob, sstableName } from '../../../src/storage/compaction/job.js';
@@ -20,6 +22,7 @@ const distRunner = new URL('../../../dist/storage/compaction/runner.js', import.
 const { workerRunner } = (await import(distRunner)) as typeof import('../../../src/storage/compaction/runner.js');
 
 const tempDir = useTempDirs('compaction-runner');
+const execFileAsync = promisify(execFile);
 const runners: CompactionRunner[] = [];
 afterEach(async () => {
   for (const runner of runners.splice(0)) await runner.close();
@@ -100,6 +103,18 @@ describe('workerRunner', () => {
     const job = await setUp();
     await expect(runner.run(job)).rejects.toThrow();
     await expect(runner.run(job)).rejects.toThrow();
+  });
+
+  it('never keeps the process alive once its jobs are done', async () => {
+    // A process that runs a job and never closes the runner must still exit by itself.
+    const job = await setUp();
+    const script = `const { workerRunner } = await import(${JSON.stringify(distRunner)});
+      const result = await workerRunner().run(JSON.parse(process.env.JOB));
+      console.log(result.outputs.length);`;
+    const scriptFile = join(job.dir, 'run-one-job.mjs');
+    writeFileSync(scriptFile, script);
+    const { stdout } = await execFileAsync(process.execPath, [scriptFile], { env: { ...process.env, JOB: JSON.stringify(job) }, timeout: 20_000 });
+    expect(Number(stdout)).toBeGreaterThan(0);
   });
 
   it('rejects jobs once closed', async () => {
