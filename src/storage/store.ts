@@ -82,8 +82,8 @@ export interface RecoveryReport {
   obsoleteSegments: number;
   /** The MANIFEST the store was read from (`MANIFEST` for a store written before levels), or null for a new store. */
   manifestRead: string | null;
-  /** The new MANIFEST, named by CURRENT, that holds the recovered state. */
-  manifest: string;
+  /** The live MANIFEST (as manifestRead until the first edit starts a new one). */
+  manifest: string | null;
   /** A torn last record of the MANIFEST read: an edit never installed, ignored. */
   manifestTornTail?: { file: string; validBytes: number; tornBytes: number };
   /** Files no version names, removed: SSTables, `*.tmp` of every kind, old MANIFESTs. */
@@ -199,8 +199,8 @@ export class Store {
 
   /**
    * Opens (creating if needed) the store in options.dir: recovers the file
-   * set from the MANIFEST CURRENT names (converting a store written before
-   * levels) into a new MANIFEST, removes every file no version names
+   * set from the MANIFEST CURRENT names (or a store written before levels,
+   * converted at the first edit), removes every file no version names
    * (SSTables, `*.tmp`, old MANIFESTs, obsolete WAL segments), opens live
    * SSTables, and replays live WAL segments into frozen MemTables (cutting
    * off torn tails). Throws STORAGE_CORRUPTION for damage it must not paper over.
@@ -667,8 +667,7 @@ async function removeUnreferencedFiles(fs: FileSystem, dir: string, versions: Ve
     const unreferenced =
       name.endsWith('.tmp') ||
       (parseSSTableFileName(name) !== undefined && !live.has(name)) ||
-      (parseManifestFileName(name) !== undefined && name !== versions.manifestFile) ||
-      name === LEGACY_MANIFEST_FILE;
+      ((parseManifestFileName(name) !== undefined || name === LEGACY_MANIFEST_FILE) && name !== versions.manifestFile);
     if (!unreferenced) continue;
     await fs.unlink(join(dir, name));
     recovery.removedFiles.push(name);

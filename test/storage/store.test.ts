@@ -294,7 +294,7 @@ describe('Store', () => {
     writeFileSync(join(dir, 'L0_000007.sst'), 'half a file');
     writeFileSync(join(dir, 'L0_000008.sst.tmp'), 'half a file');
     store = await Store.open({ dir, memtableMaxBytes: 1 << 20, maxImmutable: 4 });
-    expect(readdirSync(dir).sort()).toEqual(['CURRENT', 'L0_000001.sst', 'MANIFEST-000002']);
+    expect(readdirSync(dir).sort()).toEqual(['CURRENT', 'L0_000001.sst', 'MANIFEST-000001']);
     expect(store.recovery.removedFiles.sort()).toEqual(['L0_000007.sst', 'L0_000008.sst.tmp']);
     store.put('b', '2');
     store.freezeActive();
