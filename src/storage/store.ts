@@ -368,10 +368,10 @@ export class Store {
   lsmGet(key: string): LsmGetResult {
     const sortKey = toSortKey(key);
     const inActive = this.active.get(sortKey);
-    if (inActive !== undefined) return { ...answered(inActive, 'memtable'), foundAt: 'memtable', levelsChecked: 0, filesChecked: 0 };
+    if (inActive !== undefined) return answered(inActive, 'memtable', 'memtable', 0, 0);
     for (let i = this.frozen.length - 1; i >= 0; i--) {
       const inFrozen = this.frozen[i].get(sortKey);
-      if (inFrozen !== undefined) return { ...answered(inFrozen, 'immutable'), foundAt: 'immutable', levelsChecked: 0, filesChecked: 0 };
+      if (inFrozen !== undefined) return answered(inFrozen, 'immutable', 'immutable', 0, 0);
     }
     const version = this.versions.current;
     let filesChecked = 0;
@@ -385,14 +385,14 @@ export class Store {
         for (const file of version.levels[0]) {
           if (sortKey < file.smallest || sortKey > file.largest) continue;
           const result = probe(file);
-          if (result.found) return { ...answered(result.value, 'sstable', file.name), foundAt: 'L0', levelsChecked: 1, filesChecked };
+          if (result.found) return answered(result.value, 'sstable', 'L0', 1, filesChecked, file.name);
         }
         continue;
       }
       const file = version.fileFor(level, sortKey);
       if (file === undefined) continue;
       const result = probe(file);
-      if (result.found) return { ...answered(result.value, 'sstable', file.name), foundAt: `L${level}`, levelsChecked: level + 1, filesChecked };
+      if (result.found) return answered(result.value, 'sstable', `L${level}`, level + 1, filesChecked, file.name);
     }
     return { found: false, value: null, source: 'memtable', foundAt: null, levelsChecked: version.deepestNonEmptyLevel() + 1, filesChecked };
   }
@@ -718,10 +718,12 @@ async function replaySegments(fs: FileSystem, dir: string, segments: number[], r
   return frozen;
 }
 
-/** A get's result when `source` had an entry: a value, or a tombstone that hides the key. */
-function answered(value: EntryValue, source: ReadSource, sstableFile?: string): GetResult {
-  if (value === TOMBSTONE) return { found: false, value: null, source: 'memtable', deletedIn: source };
-  return sstableFile === undefined ? { found: true, value, source } : { found: true, value, source, sstableFile };
+/** A read's result when `source` had an entry: a value, or a tombstone that hides the key. */
+function answered(value: EntryValue, source: ReadSource, foundAt: FoundAt, levelsChecked: number, filesChecked: number, sstableFile?: string): LsmGetResult {
+  if (value === TOMBSTONE) return { found: false, value: null, source: 'memtable', deletedIn: source, foundAt, levelsChecked, filesChecked };
+  const result: LsmGetResult = { found: true, value, source, foundAt, levelsChecked, filesChecked };
+  if (sstableFile !== undefined) result.sstableFile = sstableFile;
+  return result;
 }
 
 /** The file number in an open reader's file name. */
