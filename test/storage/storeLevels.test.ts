@@ -116,11 +116,11 @@ describe('Store across levels', () => {
             case 'move': {
               // One file, down as many levels as it may go, up to `depth`.
               const moves = legalMoves(store.currentVersion);
-              let move = moves[op.pick % Math.max(moves.length, 1)];
+              let move: { level: number; file: FileMetadata } | undefined = moves[op.pick % Math.max(moves.length, 1)];
               for (let step = 0; step < op.depth && move !== undefined; step++) {
                 await moveDown(store, move);
-                const { file } = move;
-                move = legalMoves(store.currentVersion).find((next) => next.file.number === file.number);
+                const moved: number = move.file.number;
+                move = legalMoves(store.currentVersion).find((next) => next.file.number === moved);
               }
               deepest = Math.max(deepest, store.currentVersion.deepestNonEmptyLevel());
               break;
