@@ -97,16 +97,26 @@ async function readManifestFile(fs: FileSystem, dir: string, name: string): Prom
   if (bytes === null) throw corruption(`CURRENT names ${name}, which does not exist`);
   const decoded = decodeManifest(bytes, name);
   if (decoded.records.length === 0) throw corruption(`${name}: no snapshot record`);
-  let version = new Version();
+  // Edits fold into one map and one Version is built at the end (LevelDB's VersionSet::Builder):
+  // replay costs O(edits + files), not O(edits × files).
+  const live = new Map<number, { level: number; file: FileMetadata }>();
   let nextFileNumber = 1;
   let minLiveWal = 0;
   const compactPointers = new Map<number, string>();
-  for (const { edit } of decoded.records) {
-    version = applyOrCorrupt(version, edit, name);
+  decoded.records.forEach(({ edit }, index) => {
+    for (const { level, number } of edit.deletedFiles ?? []) {
+      if (live.get(number)?.level !== level) throw corruption(`${name}: record ${index} deletes file ${number} at L${level}, which is not there`);
+      live.delete(number);
+    }
+    for (const added of edit.newFiles ?? []) {
+      if (live.has(added.file.number)) throw corruption(`${name}: record ${index} adds file ${added.file.number}, which is live already`);
+      live.set(added.file.number, added);
+    }
     nextFileNumber = Math.max(nextFileNumber, edit.nextFileNumber ?? 0);
     minLiveWal = Math.max(minLiveWal, edit.minLiveWal ?? 0);
     for (const { level, key } of edit.compactPointers ?? []) compactPointers.set(level, key);
-  }
+  });
+  const version = applyOrCorrupt(new Version(), { newFiles: [...live.values()] }, name);
   for (const { file } of version.allFiles()) {
     if (file.number >= nextFileNumber) throw corruption(`${name}: file ${file.name} numbered at or past nextFileNumber ${nextFileNumber}`);
   }

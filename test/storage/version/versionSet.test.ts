@@ -13,6 +13,8 @@ import { nodeFileSystem } from '../../../src/storage/env/fileSystem.js';
 import { toSortKey } from '../../../src/storage/keyOrder.js';
 import type { FileMetadata } from '../../../src/storage/version/fileMetadata.js';
 import { sstableFileName } from '../../../src/storage/version/fileNames.js';
+import { encodeManifestRecord, ManifestRecordKind } from '../../../src/storage/version/manifest.js';
+import type { VersionEdit } from '../../../src/storage/version/version.js';
 import { readVersionState, VersionSet } from '../../../src/storage/version/versionSet.js';
 import { useTempDirs } from '../../support/tempDirs.js';
 
@@ -163,6 +165,24 @@ describe('VersionSet', () => {
     const state = await readVersionState(nodeFileSystem, dir);
     expect(state).toMatchObject({ manifestFile: versions.manifestFile, records: 1 });
     expect(state!.version.levels[0].map((file) => file.smallest)).toEqual(['g', 'a']);
+  });
+
+  it('calls a MANIFEST whose edits do not apply corruption: a file deleted where it is not, added twice, or numbered past nextFileNumber', async () => {
+    const cases: Array<[VersionEdit[], RegExp]> = [
+      [[{ nextFileNumber: 5, newFiles: [{ level: 0, file: meta(1, 'a', 'b') }] }, { deletedFiles: [{ level: 1, number: 1 }] }], /deletes file 1 at L1/],
+      [[{ nextFileNumber: 5, newFiles: [{ level: 0, file: meta(1, 'a', 'b') }] }, { newFiles: [{ level: 2, file: meta(1, 'a', 'b') }] }], /adds file 1/],
+      [[{ nextFileNumber: 5, newFiles: [{ level: 1, file: meta(1, 'a', 'c') }, { level: 1, file: meta(2, 'b', 'd') }] }], /out of order/],
+      [[{ nextFileNumber: 1, newFiles: [{ level: 0, file: meta(1, 'a', 'b') }] }], /past nextFileNumber/],
+    ];
+    for (const [edits, message] of cases) {
+      const dir = freshDir();
+      writeFileSync(join(dir, 'MANIFEST-000001'), Buffer.concat(edits.map((edit, i) => encodeManifestRecord(i === 0 ? ManifestRecordKind.Snapshot : ManifestRecordKind.Edit, edit))));
+      writeFileSync(join(dir, 'CURRENT'), 'MANIFEST-000001\n');
+      await expect(readVersionState(nodeFileSystem, dir)).rejects.toMatchObject({ code: 'STORAGE_CORRUPTION', message: expect.stringMatching(message) });
+    }
+    const dir = freshDir();
+    writeFileSync(join(dir, 'CURRENT'), 'MANIFEST-000004\n');
+    await expect(readVersionState(nodeFileSystem, dir)).rejects.toMatchObject({ code: 'STORAGE_CORRUPTION', message: expect.stringMatching(/MANIFEST-000004, which does not exist/) });
   });
 
   it('readVersionState changes nothing on disk, a torn tail included', async () => {
