@@ -157,8 +157,14 @@ export interface StoreStats {
   max_immutable: number;
 }
 
-/** One level as lsm_level_info shows it (max_bytes and score come from the compaction picker). */
-export interface LevelInfo {
+/** A level's target and compaction score, as the compaction picker computes them. */
+export interface LevelScore {
+  max_bytes: number;
+  score: number;
+}
+
+/** One level as lsm_level_info shows it. */
+export interface LevelInfo extends Partial<LevelScore> {
   level: number;
   sstables: number;
   total_bytes: number;
@@ -519,6 +525,11 @@ export class Store {
     return number;
   }
 
+  /** `count` numbers from newFileNumber at once, ascending: for a compaction worker that cuts outputs away from the main thread; release the unused ones. */
+  reserveFileNumbers(count: number): number[] {
+    return Array.from({ length: count }, () => this.newFileNumber());
+  }
+
   /** Gives up numbers from newFileNumber whose files will not be installed (a failed compaction): removeObsoleteFiles may then take them. */
   releaseFileNumbers(numbers: Iterable<number>): void {
     for (const number of numbers) this.pendingOutputs.delete(number);
@@ -616,11 +627,16 @@ export class Store {
     };
   }
 
-  /** All seven levels, empty ones too; with `includeFiles`, each file's range (real keys), size and entries. */
-  levelInfo(includeFiles = false): LevelInfo[] {
+  /**
+   * All seven levels, empty ones too; with `scoreOf` (the picker's scoring)
+   * each level's max_bytes and score; with `includeFiles` each file's range
+   * (real keys), size and entries.
+   */
+  levelInfo(includeFiles = false, scoreOf?: (level: number, version: Version) => LevelScore): LevelInfo[] {
     const version = this.versions.current;
     return version.levels.map((files, level) => {
       const info: LevelInfo = { level, sstables: files.length, total_bytes: version.levelBytes(level), sorted: level > 0 };
+      if (scoreOf !== undefined) Object.assign(info, scoreOf(level, version));
       if (includeFiles) {
         info.files = files.map((file) => ({
           file: file.name,

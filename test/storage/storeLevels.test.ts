@@ -6,7 +6,7 @@
  * nothing below) and a hand-made merge. The unreferenced files open removes,
  * and a store written by the previous node, are here too.
  */
-import { cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -191,6 +191,9 @@ describe('Store across levels', () => {
     expect(info[0]).toMatchObject({ level: 0, sstables: 2, sorted: false });
     expect(info[6]).toEqual({ level: 6, sstables: 0, total_bytes: 0, sorted: true, files: [] });
     expect(store.levelInfo()[1]).not.toHaveProperty('files');
+    const scored = store.levelInfo(false, (level, version) => ({ max_bytes: 1000 * (level + 1), score: version.levels[level].length / 4 }));
+    expect(Object.keys(scored[0])).toEqual(['level', 'sstables', 'total_bytes', 'sorted', 'max_bytes', 'score']);
+    expect(scored.map(({ max_bytes, score }) => [max_bytes, score])).toEqual([[1000, 0.5], [2000, 0.25], [3000, 0.25], [4000, 0], [5000, 0], [6000, 0], [7000, 0]]);
     expect(store.lookupSSTable('L0_000002.sst', 'n')).toMatchObject({ found: true, value: '"n2"' });
     store.close();
   });
@@ -243,7 +246,9 @@ describe('Store across levels', () => {
     const number = store.newFileNumber();
     const output = { ...input, number, name: sstableFileName(number, 1) };
     cpSync(join(dir, input.name), join(dir, output.name)); // an output with the same entries
-    const pending = store.newFileNumber(); // a compaction still writing
+    const [pending, unused] = store.reserveFileNumbers(2); // a compaction still writing, and a number it will not need
+    expect(unused).toBe(pending + 1);
+    store.releaseFileNumbers([unused]);
     writeFileSync(join(dir, `${sstableFileName(pending, 1)}.tmp`), 'being written');
 
     plan = { createWritable: 'ENOSPC' };
@@ -255,7 +260,7 @@ describe('Store across levels', () => {
     store.put('b', '2');
     await flushAll(store);
     expect(await store.removeObsoleteFiles()).toEqual([output.name]);
-    expect(readdirSync(dir).filter((name) => name.includes('.sst')).sort()).toEqual([input.name, 'L0_000004.sst', `${sstableFileName(pending, 1)}.tmp`]);
+    expect(readdirSync(dir).filter((name) => name.includes('.sst')).sort()).toEqual([input.name, 'L0_000005.sst', `${sstableFileName(pending, 1)}.tmp`]);
     store.close();
   });
 
@@ -268,8 +273,10 @@ describe('Store across levels', () => {
     store.close();
     const debris = ['L3_000050.sst', 'L0_000051.sst.tmp', 'CURRENT.tmp', 'MANIFEST.tmp', 'MANIFEST-000007', 'MANIFEST'];
     for (const name of debris) writeFileSync(join(dir, name), 'debris');
+    appendFileSync(join(dir, 'MANIFEST-000001'), Buffer.from([40, 0])); // a crash 2 bytes into an append
     store = await Store.open(options);
     expect(store.recovery.removedFiles.sort()).toEqual([...debris].sort());
+    expect(store.recovery.manifestTornTail).toEqual({ file: 'MANIFEST-000001', validBytes: expect.any(Number), tornBytes: 2 });
     expect(readdirSync(dir).sort()).toEqual(['CURRENT', 'L0_000001.sst', 'MANIFEST-000001']);
     expect(store.get('a')).toMatchObject({ value: '1' });
     store.close();
