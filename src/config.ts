@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/cache/blockCache.js';
 import { DEFAULT_MAX_OPEN_FILES } from './storage/cache/fileHandleCache.js';
+import { toolsHelp } from './tools/commands.js';
 
 export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 
@@ -34,6 +35,7 @@ write-ahead log, SSTables)
 
 Usage: memtable-node [options]
        memtable-node replay LOGFILE [--log-level LEVEL]
+       memtable-node TOOL ARGS (offline tools, below)
 
 Reads Maelstrom JSON messages, one per line, on stdin; writes replies on stdout
 and JSON logs on stderr. Exits 0 when stdin ends, after finishing its work.
@@ -73,7 +75,12 @@ Options (each also read from the environment variable shown):
 replay LOGFILE reads a log written at --log-level debug, feeds the lines that
 run received to a fresh node with the same settings, in the same batches and
 with flushes at the same points, and prints its replies on stdout.
-`;
+
+Offline tools look into a node's folder (DIR is DATA_DIR/<node_id>) without
+starting a node; all but repair change nothing. Human-readable output, or one
+JSON document with --json; exit 0 sound, 1 damage found, 2 bad arguments.
+See docs/TOOLS.md.
+${toolsHelp()}`;
 
 export class ConfigError extends Error {}
 
