@@ -1,0 +1,234 @@
+/**
+ * The offline tools (docs/TOOLS.md) through the built CLI, on folders a node
+ * really wrote, and on damaged copies of them: a flipped byte mid-SSTable, a
+ * torn WAL tail, damage mid-WAL, a missing file.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTempDirs } from '../support/tempDirs.js';
+import { type CliRun, init, replyTo, request, runCli, runCliRaw } from './cli.js';
+
+const freshDir = useTempDirs('e2e-tools');
+
+/** Keys k000..k059, each written in three rounds; k005 and k010 deleted last (so in the live WAL). */
+const KEYS = Array.from({ length: 60 }, (_, i) => `k${String(i).padStart(3, '0')}`);
+const DELETED = new Set(['k005', 'k010']);
+const valueOf = (key: string, round: number) => ({ key, round, pad: 'x'.repeat(150) });
+
+/** The newest value of every key the store should hold. */
+const MODEL = new Map(KEYS.filter((key) => !DELETED.has(key)).map((key) => [key, valueOf(key, 2)]));
+
+let pristineRoot: string;
+
+/** A node folder with several multi-block SSTables and a live WAL, written once by a real node. */
+beforeAll(async () => {
+  pristineRoot = mkdtempSync(join(tmpdir(), 'e2e-tools-pristine-'));
+  const input = [init()];
+  let msgId = 2;
+  for (let round = 0; round < 3; round++) for (const key of KEYS) input.push(request(msgId++, 'memtable_put', { key, value: valueOf(key, round) }));
+  for (const key of DELETED) input.push(request(msgId++, 'memtable_delete', { key }));
+  const run = await runCli(input, { args: ['--data-dir', pristineRoot, '--memtable-max-bytes', '8192'], env: { LOG_LEVEL: 'warn' } });
+  expect(run.code).toBe(0);
+  expect(replyTo(run, msgId - 1)).toMatchObject({ type: 'memtable_delete_ok' });
+});
+
+afterAll(() => rmSync(pristineRoot, { recursive: true, force: true }));
+
+/** A fresh copy of the node folder, removed after the test. */
+function storeCopy(): string {
+  const root = freshDir();
+  cpSync(pristineRoot, root, { recursive: true });
+  return join(root, 'n1');
+}
+
+function tool(...args: string[]): Promise<CliRun & { stdout: string }> {
+  return runCliRaw('', { args }).then((run) => ({ ...run, stdout: run.lines.join('\n') }));
+}
+
+async function toolJson(...args: string[]): Promise<{ code: number | null; report: Record<string, any> }> {
+  const run = await tool(...args, '--json');
+  try {
+    return { code: run.code, report: JSON.parse(run.stdout) };
+  } catch {
+    throw new Error(`not JSON (exit ${run.code}):\n${run.stdout}\nstderr:\n${run.stderr}`);
+  }
+}
+
+function filesIn(dir: string, pattern: RegExp): string[] {
+  return readdirSync(dir)
+    .filter((name) => pattern.test(name))
+    .sort();
+}
+
+const SSTABLE = /^L\d_\d{6,}\.sst$/;
+const WAL = /^\d{6,}\.wal$/;
+
+/** Flips one bit of `path` at `offset`. */
+function flipByte(path: string, offset: number): void {
+  const bytes = readFileSync(path);
+  bytes[offset] ^= 0x10;
+  writeFileSync(path, bytes);
+}
+
+/** Every file under `dir` with its size, mtime and SHA-256, to show a tool changed nothing. */
+function fingerprint(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort()
+    .map((path) => {
+      const stat = statSync(path);
+      const hash = stat.isFile() ? createHash('sha256').update(readFileSync(path)).digest('hex') : 'dir';
+      return `${path} ${stat.size} ${stat.mtimeMs} ${hash}`;
+    });
+}
+
+describe('sst-dump', () => {
+  it("prints a real SSTable's properties, index and entries, every checksum verified", async () => {
+    const dir = storeCopy();
+    const [file] = filesIn(dir, SSTABLE);
+    const { code, report } = await toolJson('sst-dump', join(dir, file), '--entries');
+    expect(code).toBe(0);
+    expect(report.ok).toBe(true);
+    const props = report.properties;
+    expect(props).toMatchObject({ format_version: 1, size_bytes: statSync(join(dir, file)).size, tombstones: 0 });
+    expect(props.data_blocks).toBeGreaterThan(1);
+    expect(props.bloom_filter_bits).toBeGreaterThan(0);
+    expect(report.index).toHaveLength(props.data_blocks);
+    expect(report.index[0]).toMatchObject({ block: 0, offset: 0 });
+    expect(report.index.at(-1).last_key).toBe(props.largest_key);
+    expect(report.entries).toHaveLength(props.entries);
+    expect(report.entries[0].key).toBe(props.smallest_key);
+    expect(report.entries.at(-1).key).toBe(props.largest_key);
+    expect(report.verified).toEqual({ data_blocks_read: props.data_blocks, entries_read: props.entries });
+    const keys = report.entries.map((entry: { key: string }) => entry.key);
+    expect(keys).toEqual([...keys].sort());
+    // The first flush holds round 0 of the first keys.
+    expect(report.entries[0]).toEqual({ key: 'k000', kind: 'value', value: JSON.stringify(valueOf('k000', 0)) });
+
+    const human = await tool('sst-dump', join(dir, file));
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^smallest key +"k000"$/m);
+    expect(human.stdout).toMatch(/^sound$/m);
+  });
+
+  it('--start and --end bound the entries to [start, end)', async () => {
+    const dir = storeCopy();
+    const [file] = filesIn(dir, SSTABLE);
+    const { report } = await toolJson('sst-dump', join(dir, file), '--entries', '--start', 'k003', '--end', 'k007');
+    expect(report.entries.map((entry: { key: string }) => entry.key)).toEqual(['k003', 'k004', 'k005', 'k006']);
+    expect(report.range).toEqual({ start: 'k003', end: 'k007' });
+  });
+
+  it('names the file, data block and byte offset of a flipped byte mid-file, and exits 1', async () => {
+    const dir = storeCopy();
+    const [file] = filesIn(dir, SSTABLE);
+    const path = join(dir, file);
+    const { report: sound } = await toolJson('sst-dump', path);
+    const block = sound.index[1];
+    flipByte(path, block.offset + 10);
+    const run = await tool('sst-dump', path, '--entries');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`${path}: data block 1 at byte ${block.offset}: block checksum mismatch`);
+    // The walk goes on past the damaged block: the entries of the other blocks are still listed.
+    const { report } = await toolJson('sst-dump', path, '--entries');
+    expect(report.ok).toBe(false);
+    expect(report.problems).toHaveLength(1);
+    expect(report.entries.length).toBeGreaterThan(0);
+    expect(report.entries.length).toBeLessThan(sound.properties.entries);
+  });
+
+  it('names a damaged footer', async () => {
+    const dir = storeCopy();
+    const [file] = filesIn(dir, SSTABLE);
+    const path = join(dir, file);
+    flipByte(path, statSync(path).size - 20);
+    const run = await tool('sst-dump', path);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(new RegExp(`^${path}: footer at byte \\d+: footer checksum mismatch$`, 'm'));
+  });
+});
+
+describe('wal-dump', () => {
+  it("lists the live segment's records with their offsets", async () => {
+    const dir = storeCopy();
+    const [segment] = filesIn(dir, WAL);
+    const { code, report } = await toolJson('wal-dump', join(dir, segment));
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ ok: true, torn_tail: null, damage: null, size_bytes: statSync(join(dir, segment)).size });
+    expect(report.valid_bytes).toBe(report.size_bytes);
+    const deletes = report.records.filter((record: { kind: string }) => record.kind === 'delete');
+    expect(deletes).toEqual([...DELETED].map((key) => ({ offset: expect.any(Number), kind: 'delete', key })));
+    const put = report.records.find((record: { kind: string }) => record.kind === 'put');
+    expect(JSON.parse(put.value)).toEqual(valueOf(put.key, 2));
+    expect(put.value_bytes).toBe(Buffer.byteLength(put.value));
+    expect(report.records[0].offset).toBe(0);
+  });
+
+  it('shows where a torn tail begins, and exits 0: a crash, not damage', async () => {
+    const dir = storeCopy();
+    const path = join(dir, filesIn(dir, WAL)[0]);
+    const { report: whole } = await toolJson('wal-dump', path);
+    const lastRecord = whole.records.at(-1).offset;
+    truncateSync(path, lastRecord + 5);
+    const run = await tool('wal-dump', path);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`torn tail at byte ${lastRecord}: 5 bytes`);
+    const { report } = await toolJson('wal-dump', path);
+    expect(report).toMatchObject({ ok: true, valid_bytes: lastRecord, torn_tail: { at: lastRecord, bytes: 5 }, damage: null });
+    expect(report.records).toHaveLength(whole.records.length - 1);
+  });
+
+  it('shows damage mid-segment and where valid records resume, and exits 1', async () => {
+    const dir = storeCopy();
+    const path = join(dir, filesIn(dir, WAL)[0]);
+    const { report: whole } = await toolJson('wal-dump', path);
+    const [first, second, third] = whole.records.map((record: { offset: number }) => record.offset);
+    flipByte(path, second + 20); // inside the second record's payload
+    const run = await tool('wal-dump', path);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`DAMAGED at byte ${second}: valid records resume at byte ${third}`);
+    const { report } = await toolJson('wal-dump', path);
+    expect(report).toMatchObject({ ok: false, valid_records: 1, valid_bytes: second, damage: { at: second, resumes_at: third } });
+    expect(report.records.map((record: { offset: number }) => record.offset)).toEqual([first]);
+  });
+});
+
+describe('bad arguments', () => {
+  it.each([
+    [['sst-dump'], /^memtable-node sst-dump: missing FILE \(usage: /],
+    [['sst-dump', 'a', 'b'], /^memtable-node sst-dump: unexpected argument "b"/],
+    [['sst-dump', 'a', '--bogus'], /^memtable-node sst-dump: unknown option --bogus \(/],
+    [['sst-dump', 'a', '--start'], /^memtable-node sst-dump: --start needs a value/],
+    [['sst-dump', 'a', '--start', '-k'], /^memtable-node sst-dump: --start takes a value; write --start=VALUE for one that starts with '-'/],
+    [['sst-dump', 'a', '--json=yes'], /^memtable-node sst-dump: --json takes no value/],
+    [['sst-dump', '/nonexistent/L0_000001.sst'], /^memtable-node sst-dump: cannot read \/nonexistent\/L0_000001\.sst: ENOENT/],
+    [['wal-dump', '/'], /^memtable-node wal-dump: \/ is not a file/],
+  ])('%j: one line on stderr, exit 2', async (args, message) => {
+    const run = await tool(...args);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('--help lists the tools, and each tool has its own', async () => {
+    const help = await tool('--help');
+    for (const name of ['sst-dump', 'wal-dump']) expect(help.stdout).toContain(`memtable-node ${name} `);
+    const own = await tool('wal-dump', '--help');
+    expect(own.code).toBe(0);
+    expect(own.stdout).toMatch(/^Usage: memtable-node wal-dump FILE \[--json\]$/m);
+  });
+});
+
+describe('read-only tools', () => {
+  it('leave the folder byte-identical', async () => {
+    const dir = storeCopy();
+    const before = fingerprint(dir);
+    for (const file of filesIn(dir, SSTABLE)) await tool('sst-dump', join(dir, file), '--entries');
+    for (const file of filesIn(dir, WAL)) await tool('wal-dump', join(dir, file));
+    expect(fingerprint(dir)).toEqual(before);
+  });
+});
