@@ -651,9 +651,10 @@ describe('damaged SSTable and MANIFEST', () => {
   it('init answers 13 when one byte of the MANIFEST changes, and the node stays up', async () => {
     const dataDir = freshDir();
     await flushSome(dataDir);
-    const manifest = join(dataDir, 'n1', 'MANIFEST');
+    const manifest = join(dataDir, 'n1', readFileSync(join(dataDir, 'n1', 'CURRENT'), 'utf8').trim());
     const bytes = readFileSync(manifest);
-    const at = bytes.indexOf('L0_000001.sst') + 5; // '1' of the file number becomes '3': still a well-formed name
+    // In the last record (the flush's edit), which a damaged checksum makes corruption, not a torn tail.
+    const at = bytes.lastIndexOf('L0_000001.sst') + 5; // '1' of the file number becomes '3': still a well-formed name
     bytes[at] ^= 0x02;
     writeFileSync(manifest, bytes);
     await expectInitFails(dataDir);

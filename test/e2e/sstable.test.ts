@@ -100,7 +100,7 @@ describe('data folder', () => {
       args: ['--data-dir', dataDir],
     });
     expect(replyTo(first, 3).sstable_file).toBe('L0_000001.sst');
-    expect(readdirSync(join(dataDir, 'n1')).sort()).toEqual(expect.arrayContaining(['L0_000001.sst', 'MANIFEST']));
+    expect(readdirSync(join(dataDir, 'n1')).sort()).toEqual(expect.arrayContaining(['CURRENT', 'L0_000001.sst']));
     const second = await runCli([init(), request(2, 'memtable_get', { key: 'kept' }), request(3, 'sstable_flush'), request(4, 'memtable_put', { key: 'x', value: 1 }), request(5, 'sstable_flush')], {
       args: ['--data-dir', dataDir],
     });

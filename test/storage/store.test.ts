@@ -267,7 +267,7 @@ describe('Store', () => {
     expect(store.get('frozen')).toMatchObject({ source: 'immutable', found: true });
     expect(store.get('disk')).toMatchObject({ source: 'sstable', sstableFile: 'L0_000001.sst', found: true });
     store.delete('disk');
-    expect(store.get('disk')).toEqual({ found: false, value: null, source: 'memtable', deletedIn: 'memtable' });
+    expect(store.get('disk')).toMatchObject({ found: false, value: null, source: 'memtable', deletedIn: 'memtable' });
     store.close();
   });
 
@@ -294,7 +294,8 @@ describe('Store', () => {
     writeFileSync(join(dir, 'L0_000007.sst'), 'half a file');
     writeFileSync(join(dir, 'L0_000008.sst.tmp'), 'half a file');
     store = await Store.open({ dir, memtableMaxBytes: 1 << 20, maxImmutable: 4 });
-    expect(readdirSync(dir).sort()).toEqual(['L0_000001.sst', 'MANIFEST']);
+    expect(readdirSync(dir).sort()).toEqual(['CURRENT', 'L0_000001.sst', 'MANIFEST-000002']);
+    expect(store.recovery.removedFiles.sort()).toEqual(['L0_000007.sst', 'L0_000008.sst.tmp']);
     store.put('b', '2');
     store.freezeActive();
     const flushed = await store.flushOldest();
