@@ -9,7 +9,10 @@
  * so it may run on a folder a node holds open.
  */
 import { EXIT_USAGE, parseToolArgs, type ToolFlags, type ToolOutput, UsageError } from './output.js';
+import { manifestDump } from './manifest.js';
+import { repair } from './repair.js';
 import { sstDump } from './sstDump.js';
+import { verify } from './verify.js';
 import { walDump } from './walDump.js';
 
 interface Tool {
@@ -38,6 +41,27 @@ export const TOOLS: Record<string, Tool> = {
     positionals: ['FILE'],
     options: JSON_FLAG,
     run: ([file], flags, out) => walDump(file, flags, out),
+  },
+  manifest: {
+    usage: 'DIR [--json]',
+    summary: 'the live file set the MANIFEST names (level, key range, size, entries), the next file number, the oldest live WAL',
+    positionals: ['DIR'],
+    options: JSON_FLAG,
+    run: ([dir], flags, out) => manifestDump(dir, flags, out),
+  },
+  verify: {
+    usage: 'DIR [--json]',
+    summary: 'reads every live file whole, checks every checksum and the MANIFEST against the folder; exit 1 names each damaged file and where',
+    positionals: ['DIR'],
+    options: JSON_FLAG,
+    run: ([dir], flags, out) => verify(dir, flags, out),
+  },
+  repair: {
+    usage: 'DIR [--json]',
+    summary: 'LOSSY: keeps every intact SSTable and WAL record before damage, moves the rest into DIR/lost/, writes a fresh MANIFEST, reports what was lost. Stop the node first',
+    positionals: ['DIR'],
+    options: JSON_FLAG,
+    run: ([dir], flags, out) => repair(dir, flags, out),
   },
 };
 

@@ -88,6 +88,11 @@ export function fields(pairs: Array<[string, string]>): string {
   return table(pairs, '');
 }
 
+/** `n thing` or `n things`. */
+export function count(n: number, thing: string, things = `${thing}s`): string {
+  return `${n} ${n === 1 ? thing : things}`;
+}
+
 /** The one JSON document a tool prints with --json. */
 export function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;

@@ -8,7 +8,7 @@ import { TOMBSTONE } from '../storage/iterator.js';
 import { fromSortKey } from '../storage/keyOrder.js';
 import { FORMAT_VERSION } from '../storage/sstable/format.js';
 import type { SSTableReader } from '../storage/sstable/reader.js';
-import { EXIT_DAMAGED, EXIT_SOUND, fields, json, messageOf, previewValue, quoteKey, table, type ToolFlags, type ToolOutput } from './output.js';
+import { count, EXIT_DAMAGED, EXIT_SOUND, fields, json, messageOf, previewValue, quoteKey, table, type ToolFlags, type ToolOutput } from './output.js';
 import { assertReadableFile, openSSTable, walkSSTable } from './sstableCheck.js';
 
 interface DumpedEntry {
@@ -91,7 +91,7 @@ function humanReport(report: {
     ['smallest key', quoteKey(p.smallest_key)],
     ['largest key', quoteKey(p.largest_key)],
   ]);
-  text += `\nindex (${report.index.length} data blocks)\n`;
+  text += `\nindex (${count(report.index.length, 'data block')})\n`;
   text += table([['block', 'offset', 'size', 'last key'], ...report.index.map((b) => [String(b.block), String(b.offset), String(b.size), quoteKey(b.last_key)])]);
   if (report.entries !== undefined && report.range !== undefined) {
     const { start, end } = report.range;
@@ -99,7 +99,7 @@ function humanReport(report: {
     text += table(report.entries.map((e) => [quoteKey(e.key), e.kind, e.value === undefined ? '' : previewValue(e.value)]));
   }
   const { data_blocks_read: blocks, entries_read: entries } = report.verified;
-  text += `\nverified: ${blocks} data blocks read, ${entries} entries, every checksum checked\n`;
+  text += `\nverified: ${count(blocks, 'data block')} read, ${count(entries, 'entry', 'entries')}, every checksum checked\n`;
   if (report.problems.length === 0) return `${text}sound\n`;
   return `${text}DAMAGED:\n${report.problems.map((problem) => `  ${problem}\n`).join('')}`;
 }
