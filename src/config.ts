@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/cache/blockCache.js';
 import { DEFAULT_MAX_OPEN_FILES } from './storage/cache/fileHandleCache.js';
-import { toolsHelp } from './tools/commands.js';
+import { isTool, TOOLS, toolsHelp } from './tools/commands.js';
 
 export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 
@@ -130,6 +130,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
   const [subcommand, logFile, ...extra] = parsed.positionals;
   let command: Config['command'] = { kind: 'run' };
   if (subcommand !== undefined) {
+    if (isTool(subcommand)) throw new ConfigError(`${subcommand} takes no node options; put it first: memtable-node ${subcommand} ${TOOLS[subcommand].usage}`);
     if (subcommand !== 'replay') throw new ConfigError(`unknown command ${JSON.stringify(subcommand)}`);
     if (logFile === undefined || extra.length > 0) throw new ConfigError('replay takes exactly one LOGFILE');
     command = { kind: 'replay', logFile };
