@@ -65,10 +65,14 @@ export async function repair(dir: string, flags: ToolFlags, out: ToolOutput): Pr
 async function repairFolder(dir: string, check: FolderCheck, report: RepairReport): Promise<void> {
   const lostDir = join(dir, LOST_FOLDER);
   mkdirSync(lostDir, { recursive: true });
-  const setAside = (name: string, reason: string, copy = false): void => {
+  const setAside = async (name: string, reason: string, copy = false): Promise<void> => {
     const movedTo = freeName(lostDir, name);
-    if (copy) copyFileSync(join(dir, name), join(lostDir, movedTo));
-    else renameSync(join(dir, name), join(lostDir, movedTo));
+    if (copy) {
+      // Durable before the original is cut: a crash must leave the whole segment somewhere.
+      copyFileSync(join(dir, name), join(lostDir, movedTo));
+      await fdatasyncPath(join(lostDir, movedTo));
+      await nodeFileSystem.syncDir(lostDir);
+    } else renameSync(join(dir, name), join(lostDir, movedTo));
     report.lost.push({ name, moved_to: `${LOST_FOLDER}/${movedTo}`, reason });
   };
 
@@ -81,7 +85,7 @@ async function repairFolder(dir: string, check: FolderCheck, report: RepairRepor
     // Debris a readable MANIFEST does not name: the next open removes it, with or without repair.
     if (!sstable.live && check.state) continue;
     const reason = sstable.problems[0] ?? 'holds no entries';
-    if (existsSync(join(dir, sstable.name))) setAside(sstable.name, reason);
+    if (existsSync(join(dir, sstable.name))) await setAside(sstable.name, reason);
     else report.lost.push({ name: sstable.name, moved_to: null, reason });
     if (sstable.properties?.entries !== 0) report.consequences.push(lostRangeNote(sstable, check));
   }
@@ -102,14 +106,14 @@ async function repairFolder(dir: string, check: FolderCheck, report: RepairRepor
   await writer.close();
   await writeCurrent(nodeFileSystem, dir, manifest);
   report.manifest = manifest;
-  for (const name of listing.manifests) if (name !== CURRENT_FILE) setAside(name, 'replaced by the MANIFEST repair wrote');
+  for (const name of listing.manifests) if (name !== CURRENT_FILE) await setAside(name, 'replaced by the MANIFEST repair wrote');
   await nodeFileSystem.syncDir(lostDir);
   await nodeFileSystem.syncDir(dir);
   report.kept_sstables = kept.map(({ level, file }) => ({ level, name: file.name, entries: file.entries, smallest_key: fromSortKey(file.smallest), largest_key: fromSortKey(file.largest) }));
 }
 
 /** A damaged segment: its original copied to lost/, then cut where the damage starts (removed when nothing precedes it). */
-async function repairWal(dir: string, wal: WalCheck, report: RepairReport, setAside: (name: string, reason: string, copy?: boolean) => void): Promise<void> {
+async function repairWal(dir: string, wal: WalCheck, report: RepairReport, setAside: (name: string, reason: string, copy?: boolean) => Promise<void>): Promise<void> {
   if (wal.problem === null) {
     report.kept_wal_segments.push({ name: wal.name, records: wal.valid_records, cut_at: null });
     return;
@@ -117,19 +121,23 @@ async function repairWal(dir: string, wal: WalCheck, report: RepairReport, setAs
   const dropped = wal.damage !== null ? `records from byte ${wal.damage.at} on` : `the bytes from ${wal.valid_bytes} on`;
   report.consequences.push(`${wal.name}: ${dropped} dropped (${wal.size_bytes - wal.valid_bytes} bytes; the original is in ${LOST_FOLDER}/)`);
   if (wal.valid_records === 0) {
-    setAside(wal.name, wal.problem);
+    await setAside(wal.name, wal.problem);
     return;
   }
-  setAside(wal.name, `${wal.problem} (the original, copied; the segment is cut at byte ${wal.valid_bytes})`, true);
-  // Cut in place: the node reopens the same segment number; the cut is made durable before the MANIFEST changes.
+  await setAside(wal.name, `${wal.problem} (the original, copied; the segment is cut at byte ${wal.valid_bytes})`, true);
+  // Cut in place: the node reopens the same segment number; the cut is durable before the MANIFEST changes.
   nodeFileSystem.truncateSync(join(dir, wal.name), wal.valid_bytes);
-  const handle = nodeFileSystem.openReadSync(join(dir, wal.name));
-  try {
-    await nodeFileSystem.fdatasync(handle);
-  } finally {
-    nodeFileSystem.closeSync(handle);
-  }
+  await fdatasyncPath(join(dir, wal.name));
   report.kept_wal_segments.push({ name: wal.name, records: wal.valid_records, cut_at: wal.valid_bytes });
+}
+
+async function fdatasyncPath(path: string): Promise<void> {
+  const fd = nodeFileSystem.openReadSync(path);
+  try {
+    await nodeFileSystem.fdatasync(fd);
+  } finally {
+    nodeFileSystem.closeSync(fd);
+  }
 }
 
 /** The intact SSTables to keep, each at its level (see the file comment for why this order). */
