@@ -82,8 +82,8 @@ export interface RecoveryReport {
   obsoleteSegments: number;
   /** The MANIFEST the store was read from (`MANIFEST` for a store written before levels), or null for a new store. */
   manifestRead: string | null;
-  /** The new MANIFEST, named by CURRENT, that holds the recovered state. */
-  manifest: string;
+  /** The live MANIFEST (as manifestRead until the first edit starts a new one). */
+  manifest: string | null;
   /** A torn last record of the MANIFEST read: an edit never installed, ignored. */
   manifestTornTail?: { file: string; validBytes: number; tornBytes: number };
   /** Files no version names, removed: SSTables, `*.tmp` of every kind, old MANIFESTs. */
@@ -157,8 +157,14 @@ export interface StoreStats {
   max_immutable: number;
 }
 
-/** One level as lsm_level_info shows it (max_bytes and score come from the compaction picker). */
-export interface LevelInfo {
+/** A level's target and compaction score, as the compaction picker computes them. */
+export interface LevelScore {
+  max_bytes: number;
+  score: number;
+}
+
+/** One level as lsm_level_info shows it. */
+export interface LevelInfo extends Partial<LevelScore> {
   level: number;
   sstables: number;
   total_bytes: number;
@@ -199,8 +205,8 @@ export class Store {
 
   /**
    * Opens (creating if needed) the store in options.dir: recovers the file
-   * set from the MANIFEST CURRENT names (converting a store written before
-   * levels) into a new MANIFEST, removes every file no version names
+   * set from the MANIFEST CURRENT names (or a store written before levels,
+   * converted at the first edit), removes every file no version names
    * (SSTables, `*.tmp`, old MANIFESTs, obsolete WAL segments), opens live
    * SSTables, and replays live WAL segments into frozen MemTables (cutting
    * off torn tails). Throws STORAGE_CORRUPTION for damage it must not paper over.
@@ -368,10 +374,10 @@ export class Store {
   lsmGet(key: string): LsmGetResult {
     const sortKey = toSortKey(key);
     const inActive = this.active.get(sortKey);
-    if (inActive !== undefined) return { ...answered(inActive, 'memtable'), foundAt: 'memtable', levelsChecked: 0, filesChecked: 0 };
+    if (inActive !== undefined) return answered(inActive, 'memtable', 'memtable', 0, 0);
     for (let i = this.frozen.length - 1; i >= 0; i--) {
       const inFrozen = this.frozen[i].get(sortKey);
-      if (inFrozen !== undefined) return { ...answered(inFrozen, 'immutable'), foundAt: 'immutable', levelsChecked: 0, filesChecked: 0 };
+      if (inFrozen !== undefined) return answered(inFrozen, 'immutable', 'immutable', 0, 0);
     }
     const version = this.versions.current;
     let filesChecked = 0;
@@ -385,14 +391,14 @@ export class Store {
         for (const file of version.levels[0]) {
           if (sortKey < file.smallest || sortKey > file.largest) continue;
           const result = probe(file);
-          if (result.found) return { ...answered(result.value, 'sstable', file.name), foundAt: 'L0', levelsChecked: 1, filesChecked };
+          if (result.found) return answered(result.value, 'sstable', 'L0', 1, filesChecked, file.name);
         }
         continue;
       }
       const file = version.fileFor(level, sortKey);
       if (file === undefined) continue;
       const result = probe(file);
-      if (result.found) return { ...answered(result.value, 'sstable', file.name), foundAt: `L${level}`, levelsChecked: level + 1, filesChecked };
+      if (result.found) return answered(result.value, 'sstable', `L${level}`, level + 1, filesChecked, file.name);
     }
     return { found: false, value: null, source: 'memtable', foundAt: null, levelsChecked: version.deepestNonEmptyLevel() + 1, filesChecked };
   }
@@ -519,6 +525,11 @@ export class Store {
     return number;
   }
 
+  /** `count` numbers from newFileNumber at once, ascending: for a compaction worker that cuts outputs away from the main thread; release the unused ones. */
+  reserveFileNumbers(count: number): number[] {
+    return Array.from({ length: count }, () => this.newFileNumber());
+  }
+
   /** Gives up numbers from newFileNumber whose files will not be installed (a failed compaction): removeObsoleteFiles may then take them. */
   releaseFileNumbers(numbers: Iterable<number>): void {
     for (const number of numbers) this.pendingOutputs.delete(number);
@@ -616,11 +627,16 @@ export class Store {
     };
   }
 
-  /** All seven levels, empty ones too; with `includeFiles`, each file's range (real keys), size and entries. */
-  levelInfo(includeFiles = false): LevelInfo[] {
+  /**
+   * All seven levels, empty ones too; with `scoreOf` (the picker's scoring)
+   * each level's max_bytes and score; with `includeFiles` each file's range
+   * (real keys), size and entries.
+   */
+  levelInfo(includeFiles = false, scoreOf?: (level: number, version: Version) => LevelScore): LevelInfo[] {
     const version = this.versions.current;
     return version.levels.map((files, level) => {
       const info: LevelInfo = { level, sstables: files.length, total_bytes: version.levelBytes(level), sorted: level > 0 };
+      if (scoreOf !== undefined) Object.assign(info, scoreOf(level, version));
       if (includeFiles) {
         info.files = files.map((file) => ({
           file: file.name,
@@ -667,8 +683,7 @@ async function removeUnreferencedFiles(fs: FileSystem, dir: string, versions: Ve
     const unreferenced =
       name.endsWith('.tmp') ||
       (parseSSTableFileName(name) !== undefined && !live.has(name)) ||
-      (parseManifestFileName(name) !== undefined && name !== versions.manifestFile) ||
-      name === LEGACY_MANIFEST_FILE;
+      ((parseManifestFileName(name) !== undefined || name === LEGACY_MANIFEST_FILE) && name !== versions.manifestFile);
     if (!unreferenced) continue;
     await fs.unlink(join(dir, name));
     recovery.removedFiles.push(name);
@@ -719,10 +734,12 @@ async function replaySegments(fs: FileSystem, dir: string, segments: number[], r
   return frozen;
 }
 
-/** A get's result when `source` had an entry: a value, or a tombstone that hides the key. */
-function answered(value: EntryValue, source: ReadSource, sstableFile?: string): GetResult {
-  if (value === TOMBSTONE) return { found: false, value: null, source: 'memtable', deletedIn: source };
-  return sstableFile === undefined ? { found: true, value, source } : { found: true, value, source, sstableFile };
+/** A read's result when `source` had an entry: a value, or a tombstone that hides the key. */
+function answered(value: EntryValue, source: ReadSource, foundAt: FoundAt, levelsChecked: number, filesChecked: number, sstableFile?: string): LsmGetResult {
+  if (value === TOMBSTONE) return { found: false, value: null, source: 'memtable', deletedIn: source, foundAt, levelsChecked, filesChecked };
+  const result: LsmGetResult = { found: true, value, source, foundAt, levelsChecked, filesChecked };
+  if (sstableFile !== undefined) result.sstableFile = sstableFile;
+  return result;
 }
 
 /** The file number in an open reader's file name. */

@@ -18,10 +18,12 @@
  *   (4) Every edit recorded carries nextFileNumber >= every number handed out
  *       by newFileNumber() before it, so a reopened store never reuses the
  *       number of a file a durable version names.
- * Opening always starts a new MANIFEST (LevelDB's default), so a torn tail in
- * the old one is never appended to, and a MANIFEST past maxManifestBytes is
- * replaced by a new one holding a single snapshot: reopening reads one
- * snapshot plus the edits since, never every edit ever made.
+ * Opening writes nothing (a store opens on a full disk); the first edit after
+ * it starts a new MANIFEST (writer is null), so a torn tail in the old one is
+ * never appended to and a store written before levels is converted then. A
+ * MANIFEST past maxManifestBytes is replaced the same way by a new one
+ * holding a single snapshot: reopening reads one snapshot plus the edits
+ * since, never every edit ever made.
  */
 import { join } from 'node:path';
 import { corruption } from '../errors.js';
@@ -95,16 +97,26 @@ async function readManifestFile(fs: FileSystem, dir: string, name: string): Prom
   if (bytes === null) throw corruption(`CURRENT names ${name}, which does not exist`);
   const decoded = decodeManifest(bytes, name);
   if (decoded.records.length === 0) throw corruption(`${name}: no snapshot record`);
-  let version = new Version();
+  // Edits fold into one map and one Version is built at the end (LevelDB's VersionSet::Builder):
+  // replay costs O(edits + files), not O(edits × files).
+  const live = new Map<number, { level: number; file: FileMetadata }>();
   let nextFileNumber = 1;
   let minLiveWal = 0;
   const compactPointers = new Map<number, string>();
-  for (const { edit } of decoded.records) {
-    version = applyOrCorrupt(version, edit, name);
+  decoded.records.forEach(({ edit }, index) => {
+    for (const { level, number } of edit.deletedFiles ?? []) {
+      if (live.get(number)?.level !== level) throw corruption(`${name}: record ${index} deletes file ${number} at L${level}, which is not there`);
+      live.delete(number);
+    }
+    for (const added of edit.newFiles ?? []) {
+      if (live.has(added.file.number)) throw corruption(`${name}: record ${index} adds file ${added.file.number}, which is live already`);
+      live.set(added.file.number, added);
+    }
     nextFileNumber = Math.max(nextFileNumber, edit.nextFileNumber ?? 0);
     minLiveWal = Math.max(minLiveWal, edit.minLiveWal ?? 0);
     for (const { level, key } of edit.compactPointers ?? []) compactPointers.set(level, key);
-  }
+  });
+  const version = applyOrCorrupt(new Version(), { newFiles: [...live.values()] }, name);
   for (const { file } of version.allFiles()) {
     if (file.number >= nextFileNumber) throw corruption(`${name}: file ${file.name} numbered at or past nextFileNumber ${nextFileNumber}`);
   }
@@ -150,13 +162,15 @@ export class VersionSet {
     private minLive: number,
     private readonly pointers: Map<number, string>,
     private manifestNumber: number,
+    /** The MANIFEST CURRENT is known to name (or the legacy one), null for a new store. */
+    private liveManifest: string | null,
   ) {}
 
   /**
    * Recovers the state the folder's MANIFEST holds (legacy or none: see
-   * readVersionState), then makes it durable in a new MANIFEST named by
-   * CURRENT and removes the MANIFEST it was read from. `state` is what was
-   * read (null for a new store), for the recovery report.
+   * readVersionState), writing nothing: the first edit installed starts a
+   * new MANIFEST and removes the one read. `state` is what was read (null
+   * for a new store), for the recovery report.
    */
   static async open(fs: FileSystem, dir: string, options: VersionSetOptions = {}): Promise<{ versions: VersionSet; state: VersionState | null }> {
     const state = await readVersionState(fs, dir);
@@ -169,10 +183,8 @@ export class VersionSet {
       state?.minLiveWal ?? 0,
       new Map(state?.compactPointers ?? []),
       state?.manifestNumber ?? 0,
+      state?.manifestFile ?? null,
     );
-    await versions.startManifest(versions.snapshot(versions.currentVersion));
-    // The state is durable in the new MANIFEST; a lost unlink is swept at the next open.
-    if (state !== null) await fs.unlink(join(dir, state.manifestFile)).catch(() => undefined);
     return { versions, state };
   }
 
@@ -181,9 +193,9 @@ export class VersionSet {
     return this.currentVersion;
   }
 
-  /** The live MANIFEST's file name. */
-  get manifestFile(): string {
-    return manifestFileName(this.manifestNumber);
+  /** The live MANIFEST's file name (`MANIFEST` for a legacy store not yet converted), or null before a new store's first edit. */
+  get manifestFile(): string | null {
+    return this.liveManifest;
   }
 
   /** WAL segments numbered below this hold nothing that is not in an SSTable. */
@@ -238,7 +250,8 @@ export class VersionSet {
   }
 
   private async install(edit: VersionEdit): Promise<Version> {
-    const recorded: VersionEdit = { ...edit, nextFileNumber: Math.max(edit.nextFileNumber ?? 0, this.nextFile) };
+    const nextFileNumber = Math.max(edit.nextFileNumber ?? 0, this.nextFile);
+    const recorded: VersionEdit = { ...edit, nextFileNumber };
     const next = this.currentVersion.apply(recorded);
     const minLive = Math.max(this.minLive, recorded.minLiveWal ?? 0);
     const pointers = new Map(this.pointers);
@@ -246,7 +259,7 @@ export class VersionSet {
     if (this.writer === null || this.writer.bytes >= this.maxManifestBytes) {
       // The new MANIFEST's snapshot already holds this edit: it installs with CURRENT.
       try {
-        await this.startManifest(this.snapshot(next, recorded.nextFileNumber, minLive, pointers));
+        await this.startManifest(this.snapshot(next, nextFileNumber, minLive, pointers));
       } catch (error) {
         this.unsettled = true;
         throw error;
@@ -262,14 +275,14 @@ export class VersionSet {
     }
     this.unsettled = false;
     this.currentVersion = next;
-    this.nextFile = Math.max(this.nextFile, recorded.nextFileNumber!);
+    this.nextFile = Math.max(this.nextFile, nextFileNumber);
     this.minLive = minLive;
     for (const [level, key] of pointers) this.pointers.set(level, key);
     return next;
   }
 
   /** An edit that rebuilds the whole state from the empty Version. */
-  private snapshot(version: Version, nextFileNumber = this.nextFile, minLiveWal = this.minLive, pointers = this.pointers): VersionEdit {
+  private snapshot(version: Version, nextFileNumber: number, minLiveWal: number, pointers: ReadonlyMap<number, string>): VersionEdit {
     return {
       nextFileNumber,
       minLiveWal,
@@ -284,7 +297,7 @@ export class VersionSet {
    * writer is null, so the next edit tries again with a new number.
    */
   private async startManifest(snapshot: VersionEdit): Promise<void> {
-    const previous = this.writer;
+    const previous = this.liveManifest;
     await this.abandonWriter();
     const name = manifestFileName(++this.manifestNumber);
     const writer = await ManifestWriter.create(this.fs, this.dir, name, snapshot);
@@ -296,7 +309,9 @@ export class VersionSet {
       throw error;
     }
     this.writer = writer;
-    if (previous !== null) await this.fs.unlink(join(this.dir, previous.name)).catch(() => undefined);
+    this.liveManifest = name;
+    // A lost unlink is swept at the next open.
+    if (previous !== null) await this.fs.unlink(join(this.dir, previous)).catch(() => undefined);
   }
 
   private async abandonWriter(): Promise<void> {
