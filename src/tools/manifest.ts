@@ -6,7 +6,7 @@
  */
 import { fromSortKey } from '../storage/keyOrder.js';
 import { walFileName } from '../storage/wal/wal.js';
-import { EXIT_DAMAGED, EXIT_SOUND, fields, json, messageOf, quoteKey, table, type ToolFlags, type ToolOutput } from './output.js';
+import { count, EXIT_DAMAGED, EXIT_SOUND, fields, json, messageOf, quoteKey, table, type ToolFlags, type ToolOutput } from './output.js';
 import { describeFile, listStoreFolder, liveSegments, readLiveFileSet } from './storeFolder.js';
 
 /** Runs manifest on `dir`; returns the exit code. */
@@ -40,7 +40,7 @@ export async function manifestDump(dir: string, flags: ToolFlags, out: ToolOutpu
     return EXIT_SOUND;
   }
   let text = fields([
-    ['MANIFEST', report.manifest_file === null ? 'none (a store that never flushed: no SSTables)' : `${report.manifest_file}${report.legacy ? ' (single-file, from before levels)' : ''}, ${report.records} records`],
+    ['MANIFEST', report.manifest_file === null ? 'none (a store that never flushed: no SSTables)' : `${report.manifest_file}${report.legacy ? ' (single-file, from before levels)' : ''}, ${count(report.records, 'record')}`],
     ...(report.torn_tail === null ? [] : [['torn tail', `at byte ${report.torn_tail.at}, ${report.torn_tail.bytes} bytes (an edit never installed; ignored)`] as [string, string]]),
     ['next file number', String(report.next_file_number)],
     ['oldest live WAL', `${walFileName(minLiveWal)} (segments below it are already in SSTables)`],

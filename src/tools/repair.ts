@@ -32,7 +32,7 @@ import { CURRENT_FILE, manifestFileName, parseManifestFileName } from '../storag
 import { ManifestWriter, writeCurrent } from '../storage/version/manifest.js';
 import { Version, type VersionEdit } from '../storage/version/version.js';
 import { checkFolder, type FolderCheck, type SSTableCheck, type WalCheck } from './folderCheck.js';
-import { EXIT_SOUND, fields, json, quoteKey, table, type ToolFlags, type ToolOutput } from './output.js';
+import { count, EXIT_SOUND, fields, json, quoteKey, table, type ToolFlags, type ToolOutput } from './output.js';
 import { LOST_FOLDER } from './storeFolder.js';
 
 interface RepairReport {
@@ -193,10 +193,10 @@ function humanReport(report: RepairReport): string {
   if (!report.repaired) return `repair ${report.dir}\nsound: nothing to repair, nothing changed\n`;
   let text = `repair ${report.dir} (lossy: see docs/TOOLS.md)\n`;
   text += fields([['new MANIFEST', `${report.manifest}${report.order_guessed ? ' (levels guessed from file names)' : ''}`]]);
-  text += `\nkept ${report.kept_sstables.length} SSTables\n`;
-  if (report.kept_sstables.length > 0) text += table(report.kept_sstables.map((s) => [`L${s.level}`, s.name, `${s.entries} entries`, `[${quoteKey(s.smallest_key)}, ${quoteKey(s.largest_key)}]`]));
-  text += `kept ${report.kept_wal_segments.length} WAL segments\n`;
-  if (report.kept_wal_segments.length > 0) text += table(report.kept_wal_segments.map((w) => [w.name, `${w.records} records`, w.cut_at === null ? 'whole' : `cut at byte ${w.cut_at}`]));
+  text += `\nkept ${count(report.kept_sstables.length, 'SSTable')}\n`;
+  if (report.kept_sstables.length > 0) text += table(report.kept_sstables.map((s) => [`L${s.level}`, s.name, count(s.entries, 'entry', 'entries'), `[${quoteKey(s.smallest_key)}, ${quoteKey(s.largest_key)}]`]));
+  text += `kept ${count(report.kept_wal_segments.length, 'WAL segment')}\n`;
+  if (report.kept_wal_segments.length > 0) text += table(report.kept_wal_segments.map((w) => [w.name, count(w.records, 'record'), w.cut_at === null ? 'whole' : `cut at byte ${w.cut_at}`]));
   text += `lost (moved into ${LOST_FOLDER}/, never deleted): ${report.lost.length}\n`;
   if (report.lost.length > 0) text += table(report.lost.map((l) => [l.name, l.moved_to === null ? '(was missing)' : `-> ${l.moved_to}`, l.reason]));
   if (report.consequences.length > 0) text += `what reads may see differ:\n${report.consequences.map((c) => `  ${c}\n`).join('')}`;

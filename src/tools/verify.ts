@@ -50,7 +50,7 @@ function humanReport(dir: string, check: FolderCheck): string {
   else if (state === null) text += `MANIFEST: none${check.manifestProblem === null ? ' (a store that never flushed)' : ''}\n`;
   else {
     const files = [...state.version.allFiles()].length;
-    text += `${state.manifestFile}: ${files} live SSTables, next file number ${state.nextFileNumber}, oldest live WAL ${walFileName(state.minLiveWal)}\n`;
+    text += `${state.manifestFile}: ${count(files, 'live SSTable')}, next file number ${state.nextFileNumber}, oldest live WAL ${walFileName(state.minLiveWal)}\n`;
   }
   const rows = check.sstables
     .filter((s) => s.live || !state)
@@ -59,5 +59,5 @@ function humanReport(dir: string, check: FolderCheck): string {
   if (rows.length > 0) text += table(rows);
   if (check.notes.length > 0) text += `notes (not damage):\n${check.notes.map((note) => `  ${note}\n`).join('')}`;
   if (check.problems.length === 0) return `${text}sound\n`;
-  return `${text}DAMAGED: ${check.problems.length} problems\n${check.problems.map((problem) => `  ${problem}\n`).join('')}`;
+  return `${text}DAMAGED: ${count(check.problems.length, 'problem')}\n${check.problems.map((problem) => `  ${problem}\n`).join('')}`;
 }
