@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fromSortKey, toSortKey } from '../storage/keyOrder.js';
 import type { SSTableProperties } from '../storage/sstable/writer.js';
 import type { FileMetadata } from '../storage/version/fileMetadata.js';
+import { CURRENT_FILE } from '../storage/version/fileNames.js';
 import type { VersionState } from '../storage/version/versionSet.js';
 import { scanWal, walFileName } from '../storage/wal/wal.js';
 import { messageOf } from './output.js';
@@ -66,11 +67,12 @@ export async function checkFolder(dir: string): Promise<FolderCheck> {
     check.problems.push(check.manifestProblem);
   }
   const { state } = check;
-  if (state === null && listing.manifests.some((name) => name !== 'CURRENT')) {
-    check.manifestProblem = `no CURRENT names the live MANIFEST (${listing.manifests.join(', ')} present): a node would open the store as empty and remove every SSTable`;
+  // With neither CURRENT nor a legacy MANIFEST (state null), any MANIFEST-NNNNNN left is one CURRENT no longer names.
+  if (state === null && listing.manifests.length > 0) {
+    check.manifestProblem = `${join(dir, CURRENT_FILE)}: missing, yet ${listing.manifests.join(', ')} present: a node would open the store as empty and remove every SSTable`;
     check.problems.push(check.manifestProblem);
   } else if (state === null && listing.sstables.length > 0) {
-    check.manifestProblem = `no MANIFEST, yet ${listing.sstables.length} SSTables: a node would open the store as empty and remove them`;
+    check.manifestProblem = `${join(dir, CURRENT_FILE)}: missing, yet ${listing.sstables.length} SSTables present: a node would open the store as empty and remove them`;
     check.problems.push(check.manifestProblem);
   }
 

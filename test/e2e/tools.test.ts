@@ -368,6 +368,19 @@ describe('verify and repair', () => {
     expectModel(entries);
   });
 
+  it('a missing CURRENT: verify names it (a node would take the store for empty); repair rebuilds the MANIFEST and every value reads back', async () => {
+    const dir = storeCopy();
+    rmSync(join(dir, 'CURRENT'));
+    const verified = await tool('verify', dir);
+    expect(verified.code).toBe(1);
+    expect(verified.stdout).toMatch(new RegExp(`^  ${join(dir, 'CURRENT')}: missing, yet MANIFEST-\\d{6} present`, 'm'));
+    const { report } = await toolJson('repair', dir);
+    expect(report.kept_sstables).toHaveLength(filesIn(dir, SSTABLE).length);
+    const { init: opened, entries } = await openAndScan(dir);
+    expect(opened).toMatchObject({ type: 'init_ok' });
+    expectModel(entries);
+  });
+
   it('a damaged MANIFEST after compactions: levels come from file names, overlapping files at a deeper level keep the newest', async () => {
     const dir = storeCopy();
     const { report: manifest } = await toolJson('manifest', dir);
