@@ -1,6 +1,11 @@
 /** The tools' argument handling, in process: every bad argument is one line naming what was typed, exit 2. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runTool, TOOLS } from '../../src/tools/commands.js';
+import { useTempDirs } from '../support/tempDirs.js';
+
+const freshDir = useTempDirs('tools-commands');
 
 async function run(name: string, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -29,6 +34,16 @@ describe('runTool', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(message);
     expect(result.stderr.endsWith('\n') && result.stderr.indexOf('\n') === result.stderr.length - 1).toBe(true);
+  });
+
+  it('sst-dump of a file that is no SSTable exits 1 saying so; wal-dump of one reads it as damage or a torn tail', async () => {
+    const path = join(freshDir(), 'notes.txt');
+    writeFileSync(path, 'not an sstable, but long enough to hold a footer of fifty-two bytes\n');
+    const dumped = await run('sst-dump', path);
+    expect(dumped.code).toBe(1);
+    expect(dumped.stdout).toMatch(/footer at byte \d+: bad magic: not an SSTable/);
+    const walDumped = await run('wal-dump', path, '--json');
+    expect(JSON.parse(walDumped.stdout)).toMatchObject({ valid_records: 0, valid_bytes: 0 });
   });
 
   it('--help prints the usage of each tool and exits 0', async () => {
