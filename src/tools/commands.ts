@@ -30,7 +30,7 @@ const JSON_FLAG = { json: { type: 'boolean' } } as const;
 export const TOOLS: Record<string, Tool> = {
   'sst-dump': {
     usage: 'FILE [--entries] [--start K] [--end K] [--json]',
-    summary: "an SSTable's properties and index, with --entries its entries in [K, K); verifies every checksum",
+    summary: "an SSTable's properties and index, and with --entries its entries from --start up to (not including) --end; verifies every checksum",
     positionals: ['FILE'],
     options: { ...JSON_FLAG, entries: { type: 'boolean' }, start: { type: 'string' }, end: { type: 'string' } },
     run: ([file], flags, out) => sstDump(file, flags, out),
