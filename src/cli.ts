@@ -16,8 +16,12 @@ import { DataRootError, prepareDataRoot } from './storage/env/dataRoot.js';
 import { faultInjectingFileSystem, planFromFile } from './storage/env/faultInjection.js';
 import { type FileSystem, nodeFileSystem } from './storage/env/fileSystem.js';
 import { newReaderCaches } from './storage/sstable/reader.js';
+import { isTool, runTool } from './tools/commands.js';
 
 async function main(): Promise<number> {
+  // The offline tools take their own arguments (src/tools/commands.ts) and start no node.
+  const [subcommand, ...toolArgs] = process.argv.slice(2);
+  if (isTool(subcommand)) return runTool(subcommand, toolArgs, process.stdout, process.stderr);
   let config;
   try {
     config = parseConfig(process.argv.slice(2), process.env);

@@ -10,6 +10,7 @@
  */
 import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/cache/blockCache.js';
 import { DEFAULT_MAX_OPEN_FILES } from './storage/cache/fileHandleCache.js';
+import { isTool, TOOLS, toolsHelp } from './tools/commands.js';
 
 export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 
@@ -137,6 +138,7 @@ write-ahead log, SSTables)
 Usage: memtable-node [options]
        memtable-node replay LOGFILE [--log-level LEVEL] [--max-line-bytes N]
                                     [--max-open-files N] [--block-cache-bytes N]
+       memtable-node TOOL ARGS (offline tools, below)
        memtable-node --version
 
 Reads Maelstrom JSON messages, one per line, on stdin; writes replies on stdout
@@ -154,7 +156,12 @@ with flushes at the same points, and prints its replies on stdout. It takes
 refuses flags that would change nothing (--data-dir, --sync, --inspect and the
 compaction settings). A run that began on a non-empty store is replayed from an
 empty one, with a warning: its replies will differ.
-`;
+
+Offline tools look into a node's folder (DIR is DATA_DIR/<node_id>) without
+starting a node; all but repair change nothing. Human-readable output, or one
+JSON document with --json; exit 0 sound, 1 damage found, 2 bad arguments.
+See docs/TOOLS.md.
+${toolsHelp()}`;
 
 /** A setting's text and where it came from: `--flag` or the variable's name, as messages name it. */
 interface Given {
@@ -233,7 +240,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
   const [subcommand, logFile, ...extra] = positionals;
   let command: Config['command'] = { kind: 'run' };
   if (subcommand !== undefined) {
-    if (subcommand !== 'replay') throw new ConfigError(`unknown command ${JSON.stringify(subcommand)}; the only command is replay LOGFILE`);
+    if (isTool(subcommand)) throw new ConfigError(`${subcommand} takes no node options; put it first: memtable-node ${subcommand} ${TOOLS[subcommand].usage}`);
+    if (subcommand !== 'replay') throw new ConfigError(`unknown command ${JSON.stringify(subcommand)}; the commands are replay LOGFILE and the offline tools (memtable-node --help)`);
     if (logFile === undefined || extra.length > 0) throw new ConfigError(`replay takes exactly one LOGFILE, got ${positionals.length - 1} arguments`);
     const ignored = [...flags.keys()].filter((flag) => OPTION_BY_FLAG.get(flag)!.ignoredByReplay);
     if (ignored.length > 0) {

@@ -91,7 +91,12 @@ export class SSTableReader {
     const fileSize = this.io(() => files.size(path));
     if (fileSize < FOOTER_SIZE) throw corruption(`${path}: ${fileSize} bytes is too short for an SSTable`);
     const metaEnd = fileSize - FOOTER_SIZE;
-    const footer = decodeFooter(this.readAt(metaEnd, FOOTER_SIZE));
+    let footer;
+    try {
+      footer = decodeFooter(this.readAt(metaEnd, FOOTER_SIZE));
+    } catch (error) {
+      throw error instanceof StorageError ? corruption(`${path}: footer at byte ${metaEnd}: ${error.message}`, error) : error;
+    }
 
     // The meta blocks are contiguous and end where the footer starts; the data blocks fill the file before them.
     const { filter, properties, index } = footer;
@@ -100,11 +105,13 @@ export class SSTableReader {
       throw corruption(`${path}: footer block handles do not tile the file`);
     }
 
-    this.filter = BloomFilter.decode(this.readBlockAt(filter, BlockKind.Filter, 'filter block').subarray(0, filter.size));
-    const props = decodeProperties(this.readBlockAt(properties, BlockKind.Properties, 'properties block'), properties.size);
+    const metaName = (what: string, handle: BlockHandle) => `${path}: ${what} block at byte ${handle.offset}`;
+    this.filter = BloomFilter.decode(this.readBlockAt(filter, BlockKind.Filter, metaName('filter', filter)).subarray(0, filter.size));
+    const props = decodeProperties(this.readBlockAt(properties, BlockKind.Properties, metaName('properties', properties)), properties.size);
 
     // The index: one entry a data block, its last key and its handle, every entry a restart.
-    const indexBlock = this.lookup.reset(this.readBlockAt(index, BlockKind.Index, 'index block'), index.size, `${path}: index block`);
+    const indexName = metaName('index', index);
+    const indexBlock = this.lookup.reset(this.readBlockAt(index, BlockKind.Index, indexName), index.size, indexName);
     this.lastKeys = [];
     this.handles = [];
     const cursor: Cursor = { pos: 0 };
@@ -196,9 +203,9 @@ export class SSTableReader {
     return { ...this.handles[i] };
   }
 
-  /** How errors name data block i. */
+  /** How errors name data block i: its number and where it starts, so an operator can find it. */
   blockName(i: number): string {
-    return `${this.path}: data block ${i}`;
+    return `${this.path}: data block ${i} at byte ${this.handles[i].offset}`;
   }
 
   /** Binds `cursor` to data block i: its bytes from the block cache, or one positioned read. For lookups and SSTableIterator. */

@@ -216,36 +216,58 @@ export interface WalReplay {
   tornBytes: number;
 }
 
+/** What scanWal found: a replay's counts, and where damage mid-segment is when there is some. */
+export interface WalScan extends WalReplay {
+  /**
+   * Set iff the record at validBytes is damaged and a valid record starts
+   * after it (at resumesAt): corruption, not a torn tail.
+   */
+  damagedMidway?: { resumesAt: number };
+}
+
 /**
- * Reads a segment's records in order and hands each to `apply`, stopping at
- * the first record that does not read back whole:
+ * Reads a segment's records in order and hands each to `apply`, with the
+ * byte offset it starts at, stopping at the first record that does not read
+ * back whole:
  *   - a record cut short by the end of the file (a header with fewer than
  *     13 bytes, or a sound header whose length runs past the end), or a bad
  *     record with nothing valid after it, is a torn tail: a crash mid-write.
  *     Reported in tornBytes; everything before it is kept.
  *   - a bad record followed by a valid one is corruption in the middle:
- *     throws STORAGE_CORRUPTION, since the records after it were
+ *     reported in damagedMidway, since the records after it were
  *     acknowledged and must not be silently skipped.
+ * Never throws for any bytes; replayWal is the strict form recovery uses.
  */
-export function replayWal(bytes: Buffer, name: string, apply: (record: WalRecord) => void): WalReplay {
+export function scanWal(bytes: Buffer, apply: (record: WalRecord, offset: number) => void): WalScan {
   let offset = 0;
   let records = 0;
   while (offset < bytes.length) {
     const read = readRecordAt(bytes, offset);
     if (read.kind === 'record') {
-      apply(read.record);
+      apply(read.record, offset);
       records++;
       offset = read.end;
       continue;
     }
+    const scan: WalScan = { records, validBytes: offset, tornBytes: bytes.length - offset };
+    if (read.kind === 'cut-short') return scan;
     // A damaged header's length cannot be trusted: look anywhere after it. A damaged payload's can.
-    const resumeAt = read.kind === 'bad-payload' ? read.end : offset + 1;
-    if (read.kind !== 'cut-short' && validRecordFrom(bytes, resumeAt)) {
-      throw corruption(`${name}: damaged record at byte ${offset} with valid records after it`);
-    }
-    return { records, validBytes: offset, tornBytes: bytes.length - offset };
+    const resumesAt = nextValidRecord(bytes, read.kind === 'bad-payload' ? read.end : offset + 1);
+    return resumesAt === undefined ? scan : { ...scan, damagedMidway: { resumesAt } };
   }
   return { records, validBytes: offset, tornBytes: 0 };
+}
+
+/**
+ * scanWal for recovery: hands each record to `apply` and accepts a torn
+ * tail, but throws STORAGE_CORRUPTION for damage in the middle.
+ */
+export function replayWal(bytes: Buffer, name: string, apply: (record: WalRecord) => void): WalReplay {
+  const scan = scanWal(bytes, apply);
+  if (scan.damagedMidway !== undefined) {
+    throw corruption(`${name}: damaged record at byte ${scan.validBytes} with valid records after it`);
+  }
+  return scan;
 }
 
 type ReadResult =
@@ -273,10 +295,10 @@ function readRecordAt(bytes: Buffer, offset: number): ReadResult {
   return { kind: 'record', record, end };
 }
 
-/** True iff a whole valid record starts anywhere at or after `from`. */
-function validRecordFrom(bytes: Buffer, from: number): boolean {
+/** Where the first whole valid record at or after `from` starts, or undefined when there is none. */
+function nextValidRecord(bytes: Buffer, from: number): number | undefined {
   for (let offset = from; offset + WAL_HEADER_SIZE <= bytes.length; offset++) {
-    if (readRecordAt(bytes, offset).kind === 'record') return true;
+    if (readRecordAt(bytes, offset).kind === 'record') return offset;
   }
-  return false;
+  return undefined;
 }
