@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../protocol/envelope.js';
 import type { FileSystem } from '../storage/env/fileSystem.js';
 import type { ReaderCaches } from '../storage/sstable/reader.js';
-import type { Store } from '../storage/store.js';
+import type { CompactionResult } from '../storage/compaction/result.js';
+import type { CompactionOptions, PickedCompaction, Store } from '../storage/store.js';
 import type { HeldBatch } from './outbox.js';
 
 export interface NodeOptions {
@@ -19,6 +20,8 @@ export interface NodeOptions {
   caches?: ReaderCaches;
   /** Write-ahead log, with --data-dir only; `sync` fdatasyncs each group commit. */
   wal?: { sync: boolean };
+  /** Level targets and triggers; `mode: 'manual'` leaves compaction to lsm_compact. */
+  compaction: CompactionOptions;
   /** The process-wide cap on hosted nodes, checked when an init would open this node's store. */
   nodeLimit?: NodeLimit;
   /**
@@ -41,6 +44,22 @@ export interface FlushWaiter {
   memtableId: number;
 }
 
+/** An lsm_compact waiting for its steps: one compaction of each source level in `levels`, in order. */
+export interface CompactWaiter {
+  envelope: Envelope;
+  /** Source levels still to compact (each into the level below), in order. */
+  levels: number[];
+  /** What the steps done so far did; the reply sums them. */
+  results: CompactionResult[];
+}
+
+/** The compaction under way: what was picked (null: the waited-for level was empty) and for whom. */
+export interface RunningCompaction {
+  picked: PickedCompaction | null;
+  /** It is a step of `compactWaiter`, not an automatic one. */
+  forWaiter: boolean;
+}
+
 export interface NodeContext {
   /** The dest this actor was created for; the node's id once init succeeds. */
   nodeId: string;
@@ -54,10 +73,20 @@ export interface NodeContext {
   /** The init being served while the store opens. */
   initRequest: Envelope | null;
   flushWaiter: FlushWaiter | null;
+  compactWaiter: CompactWaiter | null;
+  compaction: RunningCompaction | null;
+  /**
+   * The L0 slowdown (--l0-slowdown-trigger): a serving pass that meets a
+   * write while L0 is slowed stops ('waiting') until the delay is over
+   * ('paid'), then serves on; a pass that served writes starts over ('none').
+   */
+  writeDelay: 'none' | 'waiting' | 'paid';
   /** Served batches whose replies may not leave yet, oldest first: they wait for a WAL sync (outbox.ts); one is in flight iff syncInFlight(held). */
   held: HeldBatch[];
   /** Consecutive failed flushes; drives the retry backoff. */
   flushFailures: number;
+  /** Consecutive failed compactions; drives the retry backoff. */
+  compactionFailures: number;
   /**
    * Replies of the latest macrostep that answered anything (see Output).
    * Replies travel in the context rather than as emitted events because
