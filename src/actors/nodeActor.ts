@@ -28,19 +28,24 @@ export const MAX_WAITING_BATCHES = 16;
  */
 export function caughtUp(snapshot: NodeSnapshot): boolean {
   const { context } = snapshot;
-  if (context.pending.length > 0 || context.flushWaiter !== null) return false;
+  if (context.pending.length > 0 || context.flushWaiter !== null || context.compactWaiter !== null) return false;
   let waiting = 0;
   for (const batch of context.held) if (batch.state === 'waiting') waiting++;
   return waiting < MAX_WAITING_BATCHES;
 }
 
-/** True iff the node has no work under way: caught up, every reply sent, and not opening, syncing or flushing. */
+/**
+ * True iff the node has no work under way: caught up, every reply sent, and
+ * not opening, syncing, flushing or compacting (a flush or compaction
+ * waiting out a retry's backoff counts as idle: it may fail for ever).
+ */
 export function idle(snapshot: NodeSnapshot): boolean {
   return (
     caughtUp(snapshot) &&
     snapshot.context.held.length === 0 &&
     !syncInFlight(snapshot.context.held) &&
-    (snapshot.matches('ready') || snapshot.matches('uninitialized') || snapshot.matches({ flushing: 'backoff' }))
+    (snapshot.matches('uninitialized') ||
+      (!snapshot.matches({ open: { flush: 'writing' } }) && !snapshot.matches({ open: { compaction: 'running' } }) && snapshot.matches('open')))
   );
 }
 
@@ -56,7 +61,8 @@ export function countHosted(actors: Iterable<NodeActor>): number {
   return hosted;
 }
 
-const FLUSH_DONE = /^xstate\.done\.actor\..*flushing\.writing/;
+/** The event of a flush's invoked actor (id `flush`) finishing: its SSTable is installed in that macrostep. */
+const FLUSH_DONE = 'xstate.done.actor.flush';
 
 export interface NodeActorOptions {
   nodeId: string;
@@ -81,7 +87,7 @@ export function startNodeActor({ nodeId, nextMsgId, nodeOptions, log: processLog
     inspector?.(event);
     if (event.type !== '@xstate.snapshot' || event.actorRef !== actor) return;
     const snapshot = event.snapshot as NodeSnapshot;
-    if (FLUSH_DONE.test(event.event.type)) {
+    if (event.event.type === FLUSH_DONE) {
       log.debug({ batch: batches() }, 'flush installed');
       onFlushInstalled?.(nodeId);
     }
