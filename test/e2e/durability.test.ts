@@ -13,14 +13,15 @@
  */
 import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { crc32c, maskCrc } from '../../src/storage/encoding/crc32c.js';
 import { useTempDirs } from '../support/tempDirs.js';
 import { seededRandom } from '../support/random.js';
 import { type Envelope, init, request } from './cli.js';
-import { scanAll, setPlan, sleep, withNode } from './nodeProcess.js';
+import { killLiveNodes, scanAll, setPlan, sleep, withNode } from './nodeProcess.js';
 
 const freshDir = useTempDirs('e2e-durability');
+afterEach(killLiveNodes);
 
 // ---------------------------------------------------------------------------
 // Seeded randomness

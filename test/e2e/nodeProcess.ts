@@ -5,7 +5,7 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
-import { afterEach, expect } from 'vitest';
+import { expect } from 'vitest';
 import { CLI, type Envelope, init, request } from './cli.js';
 
 export type Body = Envelope['body'];
@@ -146,10 +146,14 @@ export class NodeProcess {
   }
 }
 
-// Registered after useTempDirs, so it runs before the folders are removed (after-hooks run in reverse order).
-afterEach(async () => {
+/**
+ * SIGKILLs every node still running. Register it with afterEach AFTER
+ * useTempDirs, so it runs before the folders are removed (after-hooks run in
+ * reverse order).
+ */
+export async function killLiveNodes(): Promise<void> {
   await Promise.all([...live].map((node) => node.kill()));
-});
+}
 
 /** Runs `body` with a fresh node and SIGKILLs it afterwards, whatever happens. */
 export async function withNode<T>(
