@@ -83,12 +83,17 @@ function walRecordOffsets(bytes: Buffer): number[] {
 const payloadAt = (offset: number): number => offset + WAL_HEADER;
 
 const SMALL = ['--memtable-max-bytes', '8192', '--max-immutable', '2'];
+/** SMALL with compaction at every second flush into small levels, so files are rewritten down to L3 and moved all the time. */
+const COMPACTING = [...SMALL, '--l0-compaction-trigger', '2', '--l0-slowdown-trigger', '3', '--l0-stop-trigger', '4', '--target-file-bytes', '4096', '--level-base-bytes', '8192', '--level-multiplier', '2'];
 
 // ---------------------------------------------------------------------------
 
 describe('kill -9 during pipelined bursts', () => {
-  it('never loses an acknowledged write nor brings back an older value, over many kill/restart cycles', async () => {
-    const { random, int } = testRandom('kill -9 cycles');
+  it.each([
+    ['compaction left to lsm_compact', [...SMALL, '--compaction', 'manual']],
+    ['compaction-heavy', COMPACTING],
+  ])('never loses an acknowledged write nor brings back an older value, over many kill/restart cycles (%s)', async (name, args) => {
+    const { random, int } = testRandom(`kill -9 cycles ${name}`);
     const dataDir = freshDir();
     const KEYS = 300;
     const CYCLES = 8;
@@ -167,14 +172,14 @@ describe('kill -9 during pipelined bursts', () => {
       const last = cycle === CYCLES;
       if (cycle > 0 && random() < 0.35) {
         // A crash during recovery (replay, torn-tail cut, flushes of the replayed MemTables) must change nothing.
-        await withNode(dataDir, { args: SMALL }, async (node) => {
+        await withNode(dataDir, { args }, async (node) => {
           node.send(init());
           const ms = int(0, 60);
           await sleep(ms);
           interruptedRecoveries++;
         });
       }
-      await withNode(dataDir, { args: SMALL }, async (node) => {
+      await withNode(dataDir, { args }, async (node) => {
         expect(await node.init(1, 30_000)).toMatchObject({ type: 'init_ok' });
         const observed = await scanAll(node, 2);
         // Cross-check a few point reads against the scan (they read other layers the same way).
@@ -191,7 +196,7 @@ describe('kill -9 during pipelined bursts', () => {
           return;
         }
 
-        // A burst: mostly puts, some deletes, a few sstable_flush, all pipelined.
+        // A burst: mostly puts, some deletes, a few sstable_flush and lsm_compact, all pipelined.
         const writes: Write[] = [];
         const flushes: number[] = [];
         const requests: Envelope[] = [];
@@ -201,6 +206,12 @@ describe('kill -9 during pipelined bursts', () => {
           if (random() < 0.01) {
             flushes.push(msgId);
             requests.push(request(msgId, 'sstable_flush'));
+            continue;
+          }
+          if (random() < 0.004) {
+            // A whole-range compaction too, killed part way sometimes.
+            flushes.push(msgId);
+            requests.push(request(msgId, 'lsm_compact'));
             continue;
           }
           const key = keyName(int(0, KEYS - 1));
@@ -237,7 +248,7 @@ describe('kill -9 during pipelined bursts', () => {
         for (const r of requests.slice(0, order.length)) {
           const body = node.replies.get(r.body.msg_id as number)!;
           expect(body.type, JSON.stringify(body)).toBe(`${r.body.type}_ok`);
-          if (r.body.type === 'sstable_flush') totals.flushesAcked++;
+          if (r.body.type === 'sstable_flush' || r.body.type === 'lsm_compact') totals.flushesAcked++;
           else acked.add(r.body.msg_id as number);
         }
         totals.acked += acked.size;
