@@ -5,13 +5,14 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type StatelyInspection, startStatelyInspection } from './actors/inspection.js';
 import { runNodes } from './actors/runtime.js';
-import { type Config, ConfigError, HELP, parseConfig } from './config.js';
+import { type Config, ConfigError, HELP, type LoggedRunSettings, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { parseReplayLog, replay } from './replay.js';
+import { DataRootError, prepareDataRoot } from './storage/env/dataRoot.js';
 import { faultInjectingFileSystem, planFromFile } from './storage/env/faultInjection.js';
 import { type FileSystem, nodeFileSystem } from './storage/env/fileSystem.js';
 import { newReaderCaches } from './storage/sstable/reader.js';
@@ -22,17 +23,26 @@ async function main(): Promise<number> {
     config = parseConfig(process.argv.slice(2), process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`memtable-node: ${error.message}\nTry memtable-node --help\n`);
-    return 2;
+    return usageError(error.message);
   }
   if (config === 'help') {
     process.stdout.write(HELP);
     return 0;
   }
+  if (config === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
 
-  const log = createLogger(config.logLevel);
   const temporary = config.dataDir === undefined || config.command.kind === 'replay';
-  const dataRoot = temporary ? mkdtempSync(join(tmpdir(), 'memtable-node-')) : resolve(config.dataDir!);
+  let dataRoot: string;
+  try {
+    dataRoot = temporary ? mkdtempSync(join(tmpdir(), 'memtable-node-')) : prepareDataRoot(config.dataDir!);
+  } catch (error) {
+    if (!(error instanceof DataRootError)) throw error;
+    return usageError(`unusable data folder ${error.message}`);
+  }
+  const log = createLogger(config.logLevel);
   const removeTemporary = (): void => {
     if (temporary) rmSync(dataRoot, { recursive: true, force: true });
   };
@@ -49,12 +59,23 @@ async function main(): Promise<number> {
   if (faultFile) log.warn({ file: faultFile }, 'fault injection enabled');
 
   try {
-    if (config.command.kind === 'replay') return await runReplay(config.command.logFile, config, { log, dataRoot, fs });
+    if (config.command.kind === 'replay') return await runReplay(config.command, config, { log, dataRoot, fs });
     await serveStdin(config, { log, dataRoot, fs, temporary });
     return 0;
   } finally {
     removeTemporary();
   }
+}
+
+/** A bad flag, variable or folder: one line on stderr, exit 2. */
+function usageError(message: string): number {
+  process.stderr.write(`memtable-node: ${message}\n`);
+  return 2;
+}
+
+/** package.json's version: dist/cli.js sits one folder below it. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 interface Environment {
@@ -69,8 +90,7 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
   }
   let inspection: StatelyInspection | undefined;
   if (config.inspect !== undefined) {
-    inspection = await startStatelyInspection(config.inspect);
-    log.info({ url: config.inspect }, 'streaming to the Stately inspector');
+    inspection = await startStatelyInspection(config.inspect, log);
   }
   log.info(
     { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles, block_cache_bytes: config.blockCacheBytes },
@@ -104,20 +124,25 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
   log.info('stdin ended; exiting');
 }
 
-async function runReplay(logFile: string, config: Config, { log, dataRoot, fs }: Environment): Promise<number> {
+async function runReplay(command: Extract<Config['command'], { kind: 'replay' }>, config: Config, { log, dataRoot, fs }: Environment): Promise<number> {
+  const { logFile, flagged } = command;
   let text: string;
   try {
     text = readFileSync(logFile, 'utf8');
   } catch (error) {
-    process.stderr.write(`memtable-node: cannot read ${logFile}: ${(error as Error).message}\n`);
-    return 2;
+    return usageError(`cannot read ${logFile}: ${(error as Error).message}`);
   }
   const plan = parseReplayLog(text);
-  if (plan.batches.length === 0) {
-    process.stderr.write(`memtable-node: ${logFile} has no received lines; record the run with --log-level debug\n`);
-    return 2;
+  if (plan.batches.length === 0) return usageError(`${logFile} has no received lines; record the run with --log-level debug`);
+  const conflicts = FLAGGED_SETTINGS.filter(({ key }) => flagged[key] !== undefined && plan.settings[key] !== undefined && flagged[key] !== plan.settings[key]);
+  if (conflicts.length > 0) {
+    const described = conflicts.map(({ key, flag }) => `${flag} ${flagged[key]} (the log has ${plan.settings[key]})`).join(', ');
+    return usageError(`replay uses the logged run's settings, and ${logFile} disagrees with ${described}`);
   }
   if (plan.otherPids.length > 0) log.warn({ other_pids: plan.otherPids }, 'the log holds several runs; replaying the first');
+  if (plan.nonEmptyStores.length > 0) {
+    log.warn({ node_ids: plan.nonEmptyStores }, 'the logged run began on a non-empty store, which the log does not hold: replies that read older data will differ');
+  }
   const settings = {
     memtableMaxBytes: plan.settings.memtableMaxBytes ?? config.memtableMaxBytes,
     maxImmutable: plan.settings.maxImmutable ?? config.maxImmutable,
@@ -127,6 +152,13 @@ async function runReplay(logFile: string, config: Config, { log, dataRoot, fs }:
   await replay(plan, { output: process.stdout, log, dataRoot, fs, maxLineBytes: config.maxLineBytes, maxOpenFiles: config.maxOpenFiles, blockCacheBytes: config.blockCacheBytes, ...settings });
   return 0;
 }
+
+/** Settings replay takes from the log, with the flag that may stand in for each. */
+const FLAGGED_SETTINGS: ReadonlyArray<{ key: keyof LoggedRunSettings; flag: string }> = [
+  { key: 'memtableMaxBytes', flag: '--memtable-max-bytes' },
+  { key: 'maxImmutable', flag: '--max-immutable' },
+  { key: 'maxNodes', flag: '--max-nodes' },
+];
 
 main().then(
   (code) => {

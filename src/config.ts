@@ -1,16 +1,46 @@
 /**
- * Command-line flags and their environment equivalents. A flag wins over its
- * environment variable, which wins over the default.
+ * Command-line flags and their environment equivalents, from one table
+ * (OPTIONS) that drives parsing, the environment, --help and what `replay`
+ * accepts. A flag wins over its environment variable, which wins over the
+ * default; an empty variable counts as unset.
+ *
+ * Every bad flag or variable is a ConfigError whose message is one line
+ * naming what the user typed (the flag, or the variable) and what is
+ * allowed; the CLI prints it and exits 2.
  */
-import { parseArgs } from 'node:util';
 import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/cache/blockCache.js';
 import { DEFAULT_MAX_OPEN_FILES } from './storage/cache/fileHandleCache.js';
 
 export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
 
+/** LevelDB-style levels and compaction (SPEC 2b). Parsed and checked; compaction is not built yet. */
+export interface CompactionConfig {
+  /** auto: compact when a trigger fires; manual: only on lsm_compact. */
+  mode: 'auto' | 'manual';
+  /** Bytes L1 may hold; each level below holds levelMultiplier times more. */
+  levelBaseBytes: number;
+  levelMultiplier: number;
+  /** Compaction output files are cut at about this size. */
+  targetFileBytes: number;
+  /** L0 files that start a compaction, slow writes, and stop them; compaction <= slowdown <= stop. */
+  l0CompactionTrigger: number;
+  l0SlowdownTrigger: number;
+  l0StopTrigger: number;
+}
+
+/** Settings a replay takes from its log when the log has them (the `starting` line); flags only stand in for missing ones. */
+export interface LoggedRunSettings {
+  memtableMaxBytes?: number;
+  maxImmutable?: number;
+  maxNodes?: number;
+}
+
 export interface Config {
-  /** `run` serves stdin; `replay` reproduces a logged run from its debug log. */
-  command: { kind: 'run' } | { kind: 'replay'; logFile: string };
+  /**
+   * `run` serves stdin; `replay` reproduces a logged run from its debug log.
+   * `flagged` holds the logged-run settings given as flags, which replay checks against the log.
+   */
+  command: { kind: 'run' } | { kind: 'replay'; logFile: string; flagged: LoggedRunSettings };
   /** undefined: a fresh temporary folder, removed at exit. */
   dataDir: string | undefined;
   memtableMaxBytes: number;
@@ -27,125 +57,224 @@ export interface Config {
   sync: 'always' | 'none';
   /** WebSocket URL of a Stately inspector to stream the node machines to, if any. */
   inspect: string | undefined;
+  compaction: CompactionConfig;
+}
+
+export class ConfigError extends Error {}
+
+export interface OptionSpec {
+  /** The long flag, without its dashes. */
+  flag: string;
+  env?: string;
+  /** What the flag takes, as --help shows it; absent for a switch. `[URL]`: optional. */
+  value?: string;
+  /** The default as text, when there is one to show. */
+  default?: string;
+  help: string;
+  /** Options that change nothing in `replay`, which refuses them. */
+  ignoredByReplay?: boolean;
+  section: 'node' | 'compaction';
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Every flag, in --help order; the README's options table lists the same. */
+export const OPTIONS: readonly OptionSpec[] = [
+  { section: 'node', flag: 'data-dir', env: 'MEMTABLE_DATA_DIR', value: 'DIR', ignoredByReplay: true, help: 'keep files under DIR/<node_id>/, with a write-ahead log; default: a fresh temporary folder, removed at exit, and no log' },
+  { section: 'node', flag: 'memtable-max-bytes', env: 'MEMTABLE_MAX_BYTES', value: 'N', default: '4194304', help: 'freeze the active MemTable when its accounted size reaches N bytes' },
+  { section: 'node', flag: 'max-immutable', env: 'MEMTABLE_MAX_IMMUTABLE', value: 'N', default: '4', help: 'frozen MemTables allowed to wait for a flush before writes stall' },
+  { section: 'node', flag: 'sync', env: 'MEMTABLE_SYNC', value: 'always|none', default: 'always', ignoredByReplay: true, help: 'with --data-dir: fdatasync the write-ahead log before replies leave (always), or leave flushing it to the OS (none: a machine crash may lose acknowledged writes; a process crash does not)' },
+  { section: 'node', flag: 'max-nodes', env: 'MEMTABLE_MAX_NODES', value: 'N', default: '256', help: 'nodes (distinct initialized dests) this process may host; an init past them is answered error 10' },
+  { section: 'node', flag: 'max-open-files', env: 'MEMTABLE_MAX_OPEN_FILES', value: 'N', default: String(DEFAULT_MAX_OPEN_FILES), help: 'SSTable files kept open at once, across all nodes; the least recently read is closed and opened again when next read. Keep it well under ulimit -n' },
+  { section: 'node', flag: 'block-cache-bytes', env: 'MEMTABLE_BLOCK_CACHE_BYTES', value: 'N', default: String(DEFAULT_BLOCK_CACHE_BYTES), help: 'SSTable data blocks kept in memory, across all nodes, least recently used dropped first' },
+  { section: 'node', flag: 'max-line-bytes', env: 'MEMTABLE_MAX_LINE_BYTES', value: 'N', default: '67108864', help: 'skip input lines longer than N bytes' },
+  { section: 'node', flag: 'log-level', env: 'LOG_LEVEL', value: 'LEVEL', default: 'info', help: `${LOG_LEVELS.slice(0, -1).join(', ')} or ${LOG_LEVELS.at(-1)}, in any case` },
+  { section: 'node', flag: 'inspect', env: 'MEMTABLE_INSPECT', value: '[URL]', ignoredByReplay: true, help: `stream the node state machines to a Stately inspector over WebSocket; off by default, ${DEFAULT_INSPECT_URL} when given without a URL` },
+  { section: 'node', flag: 'version', help: 'print the version and exit' },
+  { section: 'node', flag: 'help', help: 'show this help' },
+  { section: 'compaction', flag: 'compaction', env: 'MEMTABLE_COMPACTION', value: 'auto|manual', default: 'auto', ignoredByReplay: true, help: 'compact when a trigger fires (auto), or only on request (manual)' },
+  { section: 'compaction', flag: 'level-base-bytes', env: 'MEMTABLE_LEVEL_BASE_BYTES', value: 'N', default: '10485760', ignoredByReplay: true, help: 'bytes L1 may hold' },
+  { section: 'compaction', flag: 'level-multiplier', env: 'MEMTABLE_LEVEL_MULTIPLIER', value: 'N', default: '10', ignoredByReplay: true, help: 'each level below L1 holds N times the one above (at least 2)' },
+  { section: 'compaction', flag: 'target-file-bytes', env: 'MEMTABLE_TARGET_FILE_BYTES', value: 'N', default: '2097152', ignoredByReplay: true, help: 'cut compaction output files at about N bytes' },
+  { section: 'compaction', flag: 'l0-compaction-trigger', env: 'MEMTABLE_L0_COMPACTION_TRIGGER', value: 'N', default: '4', ignoredByReplay: true, help: 'L0 files that start a compaction' },
+  { section: 'compaction', flag: 'l0-slowdown-trigger', env: 'MEMTABLE_L0_SLOWDOWN_TRIGGER', value: 'N', default: '8', ignoredByReplay: true, help: 'L0 files at which writes are slowed' },
+  { section: 'compaction', flag: 'l0-stop-trigger', env: 'MEMTABLE_L0_STOP_TRIGGER', value: 'N', default: '12', ignoredByReplay: true, help: 'L0 files at which writes wait (compaction <= slowdown <= stop)' },
+];
+
+const OPTION_BY_FLAG = new Map(OPTIONS.map((option) => [option.flag, option]));
+
+const SECTION_TITLES: Record<OptionSpec['section'], string> = {
+  node: 'Options (each also read from the environment variable shown; an empty\nvariable counts as unset):',
+  compaction: 'Compaction settings (levels, SPEC 2b): checked at start, but the node does\nnot compact yet, so for now they change nothing:',
+};
+
+/** Fits `text` into lines of at most `width` characters after an indent of `indent`. */
+function wrap(text: string, indent: number, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...lines, line];
+}
+
+const HELP_COLUMN = 29;
+
+function helpEntry(option: OptionSpec): string {
+  const names = `  ${option.flag === 'help' ? '-h, ' : ''}--${option.flag}${option.value ? ` ${option.value}` : ''}`;
+  const origin = [option.env, option.default && `default ${option.default}`].filter(Boolean).join(', ');
+  const [first, ...rest] = wrap(origin ? `${option.help} (${origin})` : option.help, HELP_COLUMN, 80);
+  const head = names.length < HELP_COLUMN - 1 ? `${names.padEnd(HELP_COLUMN)}${first}` : `${names}\n${' '.repeat(HELP_COLUMN)}${first}`;
+  return [head, ...rest.map((line) => ' '.repeat(HELP_COLUMN) + line)].join('\n');
 }
 
 export const HELP = `memtable-node: a Maelstrom storage node (LSM write path: skip-list MemTable,
 write-ahead log, SSTables)
 
 Usage: memtable-node [options]
-       memtable-node replay LOGFILE [--log-level LEVEL]
+       memtable-node replay LOGFILE [--log-level LEVEL] [--max-line-bytes N]
+                                    [--max-open-files N] [--block-cache-bytes N]
+       memtable-node --version
 
 Reads Maelstrom JSON messages, one per line, on stdin; writes replies on stdout
-and JSON logs on stderr. Exits 0 when stdin ends, after finishing its work.
+and JSON logs on stderr. Exits 0 when stdin ends, after finishing its work; a
+bad flag, variable or data folder is one line on stderr and exit 2.
 
-Options (each also read from the environment variable shown):
-  --data-dir DIR             keep files under DIR/<node_id>/, with a write-ahead
-                             log (MEMTABLE_DATA_DIR); default: a fresh temporary
-                             folder, removed at exit, and no log
-  --memtable-max-bytes N     freeze the active MemTable when its accounted size
-                             reaches N bytes (MEMTABLE_MAX_BYTES, default 4194304)
-  --max-immutable N          frozen MemTables allowed to wait for a flush before
-                             writes stall (MEMTABLE_MAX_IMMUTABLE, default 4)
-  --sync always|none         with --data-dir: fdatasync the write-ahead log before
-                             replies leave (always), or leave flushing it to the
-                             OS (none: a machine crash may lose acknowledged
-                             writes; a process crash does not) (MEMTABLE_SYNC,
-                             default always)
-  --max-nodes N              nodes (distinct initialized dests) this process may
-                             host; an init past them is answered error 10
-                             (MEMTABLE_MAX_NODES, default 256)
-  --max-open-files N         SSTable files kept open at once, across all nodes;
-                             the least recently read is closed and opened again
-                             when next read. Keep it well under ulimit -n
-                             (MEMTABLE_MAX_OPEN_FILES, default 500)
-  --block-cache-bytes N      SSTable data blocks kept in memory, across all
-                             nodes, least recently used dropped first
-                             (MEMTABLE_BLOCK_CACHE_BYTES, default 33554432)
-  --max-line-bytes N         skip input lines longer than N bytes
-                             (MEMTABLE_MAX_LINE_BYTES, default 67108864)
-  --log-level LEVEL          fatal, error, warn, info, debug, trace or silent
-                             (LOG_LEVEL, default info)
-  --inspect [URL]            stream the node state machines to a Stately
-                             inspector over WebSocket (MEMTABLE_INSPECT,
-                             default URL ${DEFAULT_INSPECT_URL})
-  -h, --help                 show this help
+${(['node', 'compaction'] as const)
+  .map((section) => [SECTION_TITLES[section], ...OPTIONS.filter((option) => option.section === section).map(helpEntry)].join('\n'))
+  .join('\n\n')}
 
 replay LOGFILE reads a log written at --log-level debug, feeds the lines that
 run received to a fresh node with the same settings, in the same batches and
-with flushes at the same points, and prints its replies on stdout.
+with flushes at the same points, and prints its replies on stdout. It takes
+--memtable-max-bytes, --max-immutable and --max-nodes from the log, and
+refuses flags that would change nothing (--data-dir, --sync, --inspect and the
+compaction settings). A run that began on a non-empty store is replayed from an
+empty one, with a warning: its replies will differ.
 `;
 
-export class ConfigError extends Error {}
-
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-
-function positiveInteger(name: string, text: string): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1) {
-    throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
-  }
-  return value;
+/** A setting's text and where it came from: `--flag` or the variable's name, as messages name it. */
+interface Given {
+  text: string;
+  from: string;
 }
 
-/** `--inspect` takes an optional value: alone (or before another flag) it means the default URL. */
-function withInspectDefault(argv: string[]): string[] {
-  return argv.map((arg, i) => (arg === '--inspect' && (argv[i + 1] === undefined || argv[i + 1].startsWith('-')) ? `--inspect=${DEFAULT_INSPECT_URL}` : arg));
+/** Splits argv into option texts by flag (the last of repeats wins) and positionals; throws ConfigError for unknown or valueless flags. */
+function scanArgv(argv: string[]): { flags: Map<string, string>; positionals: string[] } {
+  const flags = new Map<string, string>();
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === '-h') {
+      flags.set('help', '');
+      continue;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const equals = arg.indexOf('=');
+    const name = arg.startsWith('--') ? arg.slice(2, equals === -1 ? undefined : equals) : '';
+    const option = OPTION_BY_FLAG.get(name);
+    if (option === undefined) throw new ConfigError(`unknown option ${arg}; memtable-node --help lists the options`);
+    const inline = equals === -1 ? undefined : arg.slice(equals + 1);
+    if (option.value === undefined) {
+      if (inline !== undefined) throw new ConfigError(`--${name} takes no value, got ${arg}`);
+      flags.set(name, '');
+      continue;
+    }
+    let value = inline;
+    // The next argument is the value unless it is another flag; `-5` is a (bad) value, not a flag.
+    const next = argv[i + 1];
+    if (value === undefined && next !== undefined && (!next.startsWith('-') || /^-\d/.test(next))) value = argv[++i];
+    if (value === undefined && option.value === '[URL]') value = DEFAULT_INSPECT_URL;
+    if (value === undefined || value === '') throw new ConfigError(`--${name} needs a value (${option.value})`);
+    flags.set(name, value);
+  }
+  return { flags, positionals };
 }
 
-/** Parses argv (without node and script) and env; throws ConfigError for bad values. Returns 'help' for --help. */
-export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: withInspectDefault(argv),
-      strict: true,
-      allowPositionals: true,
-      options: {
-        'data-dir': { type: 'string' },
-        'memtable-max-bytes': { type: 'string' },
-        'max-immutable': { type: 'string' },
-        'max-nodes': { type: 'string' },
-        'max-open-files': { type: 'string' },
-        'block-cache-bytes': { type: 'string' },
-        'max-line-bytes': { type: 'string' },
-        sync: { type: 'string' },
-        'log-level': { type: 'string' },
-        inspect: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new ConfigError((error as Error).message);
-  }
-  const flags = parsed.values;
-  if (flags.help) return 'help';
+/** Parses argv (without node and script) and env; throws ConfigError for bad values. */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' | 'version' {
+  const { flags, positionals } = scanArgv(argv);
+  if (flags.has('help')) return 'help';
+  if (flags.has('version')) return 'version';
 
-  const [subcommand, logFile, ...extra] = parsed.positionals;
+  const given = (flag: string): Given | undefined => {
+    const fromFlag = flags.get(flag);
+    if (fromFlag !== undefined) return { text: fromFlag, from: `--${flag}` };
+    const name = OPTION_BY_FLAG.get(flag)!.env!;
+    const fromEnv = env[name];
+    return fromEnv === undefined || fromEnv === '' ? undefined : { text: fromEnv, from: name };
+  };
+  const withDefault = (flag: string): Given => given(flag) ?? { text: OPTION_BY_FLAG.get(flag)!.default!, from: `--${flag}` };
+  const integer = (flag: string, min = 1): number => {
+    const { text, from } = withDefault(flag);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+      throw new ConfigError(`${from} must be ${min === 1 ? 'a positive integer' : `an integer of at least ${min}`}, got ${JSON.stringify(text)}`);
+    }
+    return value;
+  };
+  const choice = <T extends string>(flag: string, choices: readonly T[]): T => {
+    const { text, from } = withDefault(flag);
+    const value = text.toLowerCase() as T;
+    if (!choices.includes(value)) throw new ConfigError(`${from} must be one of ${choices.join(', ')}, got ${JSON.stringify(text)}`);
+    return value;
+  };
+
+  const [subcommand, logFile, ...extra] = positionals;
   let command: Config['command'] = { kind: 'run' };
   if (subcommand !== undefined) {
-    if (subcommand !== 'replay') throw new ConfigError(`unknown command ${JSON.stringify(subcommand)}`);
-    if (logFile === undefined || extra.length > 0) throw new ConfigError('replay takes exactly one LOGFILE');
-    command = { kind: 'replay', logFile };
+    if (subcommand !== 'replay') throw new ConfigError(`unknown command ${JSON.stringify(subcommand)}; the only command is replay LOGFILE`);
+    if (logFile === undefined || extra.length > 0) throw new ConfigError(`replay takes exactly one LOGFILE, got ${positionals.length - 1} arguments`);
+    const ignored = [...flags.keys()].filter((flag) => OPTION_BY_FLAG.get(flag)!.ignoredByReplay);
+    if (ignored.length > 0) {
+      throw new ConfigError(`replay does not take ${ignored.map((flag) => `--${flag}`).join(', ')}: a replay runs in a temporary folder with the logged run's settings`);
+    }
+    const flagged: LoggedRunSettings = {};
+    if (flags.has('memtable-max-bytes')) flagged.memtableMaxBytes = integer('memtable-max-bytes');
+    if (flags.has('max-immutable')) flagged.maxImmutable = integer('max-immutable');
+    if (flags.has('max-nodes')) flagged.maxNodes = integer('max-nodes');
+    command = { kind: 'replay', logFile, flagged };
   }
 
-  const logLevel = flags['log-level'] ?? env.LOG_LEVEL ?? 'info';
-  if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`);
-  const dataDir = flags['data-dir'] ?? env.MEMTABLE_DATA_DIR;
-  const sync = flags.sync ?? env.MEMTABLE_SYNC ?? 'always';
-  if (sync !== 'always' && sync !== 'none') throw new ConfigError(`--sync must be always or none, got ${JSON.stringify(sync)}`);
-  const inspect = flags.inspect ?? env.MEMTABLE_INSPECT;
-  if (inspect !== undefined && !/^wss?:\/\//.test(inspect)) throw new ConfigError(`--inspect takes a ws:// or wss:// URL, got ${JSON.stringify(inspect)}`);
+  const inspect = given('inspect');
+  if (inspect !== undefined && !/^wss?:\/\//.test(inspect.text)) {
+    throw new ConfigError(`${inspect.from} takes a ws:// or wss:// URL, got ${JSON.stringify(inspect.text)}`);
+  }
+  const compaction: CompactionConfig = {
+    mode: choice('compaction', ['auto', 'manual'] as const),
+    levelBaseBytes: integer('level-base-bytes'),
+    levelMultiplier: integer('level-multiplier', 2),
+    targetFileBytes: integer('target-file-bytes'),
+    l0CompactionTrigger: integer('l0-compaction-trigger'),
+    l0SlowdownTrigger: integer('l0-slowdown-trigger'),
+    l0StopTrigger: integer('l0-stop-trigger'),
+  };
+  if (!(compaction.l0CompactionTrigger <= compaction.l0SlowdownTrigger && compaction.l0SlowdownTrigger <= compaction.l0StopTrigger)) {
+    const triggers = ['l0-compaction-trigger', 'l0-slowdown-trigger', 'l0-stop-trigger'].map(withDefault);
+    throw new ConfigError(`the L0 triggers must satisfy compaction <= slowdown <= stop, got ${triggers.map(({ from, text }) => `${from} ${text}`).join(', ')}`);
+  }
   return {
     command,
-    dataDir: dataDir === '' ? undefined : dataDir,
-    memtableMaxBytes: positiveInteger('--memtable-max-bytes', flags['memtable-max-bytes'] ?? env.MEMTABLE_MAX_BYTES ?? '4194304'),
-    maxImmutable: positiveInteger('--max-immutable', flags['max-immutable'] ?? env.MEMTABLE_MAX_IMMUTABLE ?? '4'),
-    maxNodes: positiveInteger('--max-nodes', flags['max-nodes'] ?? env.MEMTABLE_MAX_NODES ?? '256'),
-    blockCacheBytes: positiveInteger('--block-cache-bytes', flags['block-cache-bytes'] ?? env.MEMTABLE_BLOCK_CACHE_BYTES ?? String(DEFAULT_BLOCK_CACHE_BYTES)),
-    maxOpenFiles: positiveInteger('--max-open-files', flags['max-open-files'] ?? env.MEMTABLE_MAX_OPEN_FILES ?? String(DEFAULT_MAX_OPEN_FILES)),
-    maxLineBytes: positiveInteger('--max-line-bytes', flags['max-line-bytes'] ?? env.MEMTABLE_MAX_LINE_BYTES ?? '67108864'),
-    logLevel,
-    sync,
-    inspect: inspect === '' ? undefined : inspect,
+    dataDir: given('data-dir')?.text,
+    memtableMaxBytes: integer('memtable-max-bytes'),
+    maxImmutable: integer('max-immutable'),
+    maxNodes: integer('max-nodes'),
+    blockCacheBytes: integer('block-cache-bytes'),
+    maxOpenFiles: integer('max-open-files'),
+    maxLineBytes: integer('max-line-bytes'),
+    logLevel: choice('log-level', LOG_LEVELS),
+    sync: choice('sync', ['always', 'none'] as const),
+    inspect: inspect?.text,
+    compaction,
   };
 }

@@ -9,12 +9,15 @@
  * the same layers and the replies come out the same, byte for byte.
  *
  * It reproduces runs that started from an empty store (no --data-dir, or an
- * empty one): what a data folder held before the run is not in the log.
+ * empty one): what a data folder held before the run is not in the log. The
+ * 'store open' line says whether a node's store held anything (SSTables or
+ * WAL records), so replay can warn that such a run's replies will differ.
  */
 import { setImmediate } from 'node:timers';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { runNodes } from './actors/runtime.js';
+import type { LoggedRunSettings } from './config.js';
 import type { FileSystem } from './storage/env/fileSystem.js';
 import { newReaderCaches } from './storage/sstable/reader.js';
 
@@ -24,16 +27,18 @@ export interface ReplayPlan {
   /** Per node id, the batch count at each flush install, in order. */
   flushInstalls: Map<string, number[]>;
   /** Settings from the run's `starting` log line, when present. */
-  settings: { memtableMaxBytes?: number; maxImmutable?: number; maxNodes?: number };
+  settings: LoggedRunSettings;
   /** Process ids other than the replayed one found in the log (several runs appended to one file). */
   otherPids: number[];
+  /** Nodes whose store held SSTables or WAL records when the run opened it ('store open'): the log lacks that data. */
+  nonEmptyStores: string[];
 }
 
 type LogEntry = { msg?: string; pid?: number; batch?: number; line?: string; node_id?: string; [key: string]: unknown };
 
 /** Reads a pino JSON log (one run; with several, the first one's lines). Non-JSON lines are ignored. */
 export function parseReplayLog(text: string): ReplayPlan {
-  const plan: ReplayPlan = { batches: [], flushInstalls: new Map(), settings: {}, otherPids: [] };
+  const plan: ReplayPlan = { batches: [], flushInstalls: new Map(), settings: {}, otherPids: [], nonEmptyStores: [] };
   let pid: number | undefined;
   for (const raw of text.split('\n')) {
     let entry: LogEntry;
@@ -52,6 +57,8 @@ export function parseReplayLog(text: string): ReplayPlan {
       if (typeof entry.memtable_max_bytes === 'number') plan.settings.memtableMaxBytes = entry.memtable_max_bytes;
       if (typeof entry.max_immutable === 'number') plan.settings.maxImmutable = entry.max_immutable;
       if (typeof entry.max_nodes === 'number') plan.settings.maxNodes = entry.max_nodes;
+    } else if (entry.msg === 'store open' && typeof entry.node_id === 'string') {
+      if (Number(entry.sstables) > 0 || Number(entry.wal_records_replayed) > 0) plan.nonEmptyStores.push(entry.node_id);
     } else if (entry.msg === 'received' && typeof entry.line === 'string' && typeof entry.batch === 'number') {
       const last = plan.batches[plan.batches.length - 1];
       if (last?.batch === entry.batch) last.lines.push(entry.line);

@@ -9,6 +9,7 @@
  * (counts, sizes, file names) and events as their type plus a count, so a
  * large MemTable costs the inspector nothing.
  */
+import type { Logger } from 'pino';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { NodeContext } from './nodeContext.js';
 import { syncInFlight } from './outbox.js';
@@ -95,11 +96,62 @@ function sanitize(event: InspectionEvent): InspectionEvent {
   }
 }
 
-/** Connects to the inspector at `url` (it reconnects on its own if the inspector is not up yet). */
-export async function startStatelyInspection(url: string): Promise<StatelyInspection> {
+/** The parts of a `ws` WebSocket the connection log listens to. */
+interface ObservedSocket {
+  addEventListener(type: 'open' | 'close', listener: () => void): void;
+  addEventListener(type: 'error', listener: (event: { message?: string }) => void): void;
+}
+
+/** WebSocketAdapter retries a failed connection after this long (@statelyai/inspect 0.7, src/webSocket.ts). */
+const RETRY_MS = 5000;
+
+/**
+ * Logs the inspector connection: connected (info), a failure (warn: the
+ * first, then debug while it keeps failing, every RETRY_MS), each retry
+ * (debug), and a close the node did not ask for (warn). WebSocketAdapter
+ * reports none of these and makes a new socket at each retry, kept in its
+ * `ws` field: that field is watched here, listeners added beside its own.
+ * Returns a function to call before a deliberate stop.
+ */
+function logConnection(adapter: object, url: string, log: Logger): () => void {
+  let socket: ObservedSocket | undefined;
+  let failures = 0;
+  let stopping = false;
+  Object.defineProperty(adapter, 'ws', {
+    configurable: true,
+    get: () => socket,
+    set(next: ObservedSocket) {
+      socket = next;
+      if (failures > 0) log.debug({ url, attempt: failures + 1 }, 'retrying the Stately inspector');
+      let open = false;
+      next.addEventListener('open', () => {
+        open = true;
+        log.info({ url, failed_attempts: failures }, 'connected to the Stately inspector');
+        failures = 0;
+      });
+      next.addEventListener('error', (event) => {
+        failures++;
+        const fields = { url, err: event.message, failures, retry_ms: RETRY_MS };
+        if (failures === 1) log.warn(fields, 'cannot reach the Stately inspector; retrying every 5 s');
+        else log.debug(fields, 'the Stately inspector is still unreachable');
+      });
+      next.addEventListener('close', () => {
+        if (open && !stopping) log.warn({ url }, 'the Stately inspector closed the connection; events are no longer sent');
+      });
+    },
+  });
+  return () => {
+    stopping = true;
+  };
+}
+
+/** Connects to the inspector at `url` (it retries on its own if the inspector is not up yet), logging how that goes. */
+export async function startStatelyInspection(url: string, log: Logger): Promise<StatelyInspection> {
   // Loaded only with --inspect: it pulls in a WebSocket client.
   const { createWebSocketInspector } = await import('@statelyai/inspect');
-  const inspector = createWebSocketInspector({ url });
+  const inspector = createWebSocketInspector({ url, autoStart: false });
+  const stopping = logConnection(inspector.adapter, url, log);
+  inspector.start();
   return {
     inspect(event) {
       // A walSync child lives for one WAL sync, one a batch: shown, they would bury the nodes in the
@@ -112,6 +164,7 @@ export async function startStatelyInspection(url: string): Promise<StatelyInspec
     async stop() {
       // The inspector converts events on a 0 ms timer; let those run before closing.
       await new Promise((resolve) => setTimeout(resolve, 20));
+      stopping();
       inspector.stop();
     },
   };

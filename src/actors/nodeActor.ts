@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { type Actor, type InspectionEvent, createActor } from 'xstate';
 import type { OutputSink } from '../protocol/outputSink.js';
-import type { NodeOptions } from './nodeContext.js';
+import type { NodeContext, NodeOptions } from './nodeContext.js';
 import { nodeMachine } from './nodeMachine.js';
 import { syncInFlight } from './outbox.js';
 
@@ -78,6 +78,25 @@ export interface NodeActorOptions {
   onFlushInstalled?: (nodeId: string) => void;
 }
 
+/**
+ * Logs each stall at info: when writes start waiting for a flush (the frozen
+ * queue full), and when they go on, with how long they waited (`ms`).
+ */
+function stallLogger(log: Logger): (context: NodeContext) => void {
+  let stalledAt: number | undefined;
+  return (context) => {
+    if (context.writesStalled === (stalledAt !== undefined)) return;
+    if (context.writesStalled) {
+      stalledAt = performance.now();
+      const frozen = context.store?.frozenCount;
+      log.info({ frozen, max_immutable: context.options.maxImmutable, pending: context.pending.length }, 'writes stalled: frozen MemTables full, waiting for a flush');
+    } else {
+      log.info({ ms: Math.round(performance.now() - stalledAt!) }, 'writes resumed after a stall');
+      stalledAt = undefined;
+    }
+  };
+}
+
 /** Creates and starts a node actor whose replies go to `sink` and whose transitions are logged. */
 export function startNodeActor({ nodeId, nextMsgId, nodeOptions, log: processLog, sink, batches, inspect: inspector, onFlushInstalled }: NodeActorOptions): NodeActor {
   const log = processLog.child({ node_id: nodeId });
@@ -105,8 +124,11 @@ export function startNodeActor({ nodeId, nextMsgId, nodeOptions, log: processLog
     inspect,
   });
   let written: NodeSnapshot['context']['output'] = null;
+  const logStall = stallLogger(log);
   actor.subscribe({
-    next: ({ context: { output } }) => {
+    next: ({ context }) => {
+      logStall(context);
+      const { output } = context;
       if (output === null || output === written) return;
       written = output;
       sink.writeBatch(output.text);

@@ -81,6 +81,8 @@ export interface NodeContext {
    * ('paid'), then serves on; a pass that served writes starts over ('none').
    */
   writeDelay: 'none' | 'waiting' | 'paid';
+  /** A write waits at the head of `pending` because the frozen queue is full or L0 is at its stop trigger (set by each serving pass). */
+  writesStalled: boolean;
   /** Served batches whose replies may not leave yet, oldest first: they wait for a WAL sync (outbox.ts); one is in flight iff syncInFlight(held). */
   held: HeldBatch[];
   /** Consecutive failed flushes; drives the retry backoff. */

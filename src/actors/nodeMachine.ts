@@ -111,6 +111,10 @@ export const nodeMachine = setup({
       for (const torn of recovery.tornTails) {
         context.log.warn({ file: torn.file, valid_bytes: torn.validBytes, torn_bytes: torn.tornBytes }, 'WAL torn tail cut off; records before it kept');
       }
+      const manifestTorn = recovery.manifestTornTail;
+      if (manifestTorn !== undefined) {
+        context.log.warn({ file: manifestTorn.file, valid_bytes: manifestTorn.validBytes, torn_bytes: manifestTorn.tornBytes }, 'MANIFEST torn tail ignored: that edit was never installed');
+      }
       context.log.info(
         {
           dir: join(context.options.dataRoot, context.nodeId),
@@ -118,6 +122,9 @@ export const nodeMachine = setup({
           wal_segments_replayed: recovery.replayedSegments,
           wal_records_replayed: recovery.replayedRecords,
           obsolete_segments_removed: recovery.obsoleteSegments,
+          manifest_read: recovery.manifestRead,
+          manifest: recovery.manifest,
+          unreferenced_files_removed: recovery.removedFiles,
         },
         'store open',
       );
@@ -225,6 +232,7 @@ export const nodeMachine = setup({
     compactWaiter: null,
     compaction: null,
     writeDelay: 'none',
+    writesStalled: false,
     held: [],
     flushFailures: 0,
     compactionFailures: 0,

@@ -12,7 +12,8 @@
 import { encodeEntries } from '../protocol/encode.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ErrorCode, MaelstromError } from '../protocol/errors.js';
-import { RawJson, sameJsonValue } from '../protocol/rawJson.js';
+import { sameJsonValue } from '../protocol/jsonEquality.js';
+import { RawJson } from '../protocol/rawJson.js';
 import { type Request, parseRequest } from '../protocol/requests.js';
 import type { CompactionResult } from '../storage/compaction/result.js';
 import type { FlushedTable, Store } from '../storage/store.js';
@@ -67,12 +68,19 @@ export function completeInit(context: NodeContext, store: Store): Served {
   };
 }
 
-/** Opening the store failed: the init gets error 13 and the node stays uninitialized. */
+/** Opening the store failed: the init gets an error (13; 11 when another process has the folder) and the node stays uninitialized. */
 export function failInit(context: NodeContext, error: unknown): Served {
   const outbox = new Outbox(context.log);
-  outbox.fail(context.initRequest!, error);
+  outbox.fail(context.initRequest!, withRemedy(error));
   const { text, nextMsgId } = outbox.finish(context);
   return { update: { initRequest: null, nextMsgId }, text };
+}
+
+/** Out of file descriptors: the error says which setting to lower. */
+function withRemedy(error: unknown): unknown {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EMFILE') return error;
+  const message = `${(error as Error).message} (the process is out of file descriptors: lower --max-open-files or raise ulimit -n)`;
+  return new MaelstromError(ErrorCode.Crash, message, { cause: error });
 }
 
 const WRITES = new Set(['memtable_put', 'memtable_delete', 'sstable_flush', 'write', 'cas']);
@@ -89,11 +97,15 @@ export function serveReady(context: NodeContext): Served {
   const store = context.store!;
   const outbox = new Outbox(context.log);
   let { flushWaiter, compactWaiter, writeDelay } = context;
+  let writesStalled = false;
   let served = 0;
   for (const envelope of context.pending) {
     if (flushWaiter !== null || compactWaiter !== null) break;
     if (WRITES.has(envelope.body.type)) {
-      if (store.writesStalled) break;
+      if (store.writesStalled) {
+        writesStalled = true;
+        break;
+      }
       if (store.writesSlowed && writeDelay !== 'paid') {
         writeDelay = 'waiting';
         break;
@@ -136,7 +148,7 @@ export function serveReady(context: NodeContext): Served {
   }
   // A delay paid covers one pass: the next pass that meets a write waits again.
   if (writeDelay === 'paid' && served > 0) writeDelay = 'none';
-  return deliver(context, outbox, { state: unsynced ? 'waiting' : 'ready', walError }, { pending: context.pending.slice(served), flushWaiter, compactWaiter, writeDelay });
+  return deliver(context, outbox, { state: unsynced ? 'waiting' : 'ready', walError }, { pending: context.pending.slice(served), flushWaiter, compactWaiter, writeDelay, writesStalled });
 }
 
 /**

@@ -38,6 +38,8 @@ const CODE_BY_STRING_CODE: ReadonlyMap<string, ErrorCodeValue> = new Map<string,
   ['STORAGE_UNKNOWN_SSTABLE', ErrorCode.KeyDoesNotExist],
   ['STORAGE_CORRUPTION', ErrorCode.Crash],
   ['STORAGE_IO', ErrorCode.Crash],
+  // Definite (nothing was opened) and retryable once the holder exits.
+  ['STORAGE_LOCKED', ErrorCode.TemporarilyUnavailable],
 ]);
 
 /**

@@ -146,26 +146,3 @@ function skipWhitespace(text: string, i: number): number {
 function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
-
-/**
- * True iff two JSON texts denote the same value: numbers by value (1.0 equals
- * 1), objects regardless of member order. Used by lin-kv's cas to compare the
- * stored value with `from`.
- */
-export function sameJsonValue(a: string, b: string): boolean {
-  return a === b || deepEqual(JSON.parse(a), JSON.parse(b));
-}
-
-function deepEqual(x: unknown, y: unknown): boolean {
-  if (x === y) return true;
-  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
-  if (Array.isArray(x) !== Array.isArray(y)) return false;
-  if (Array.isArray(x)) {
-    const other = y as unknown[];
-    return x.length === other.length && x.every((item, i) => deepEqual(item, other[i]));
-  }
-  const xs = x as Record<string, unknown>;
-  const ys = y as Record<string, unknown>;
-  const keys = Object.keys(xs);
-  return keys.length === Object.keys(ys).length && keys.every((key) => Object.hasOwn(ys, key) && deepEqual(xs[key], ys[key]));
-}

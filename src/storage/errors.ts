@@ -6,6 +6,7 @@
 export type StorageErrorCode =
   | 'STORAGE_CORRUPTION' // a checksum or structural check failed
   | 'STORAGE_IO' // the file system refused (ENOSPC, EIO, ...)
+  | 'STORAGE_LOCKED' // another process (or this one) has the store's folder open
   | 'STORAGE_UNKNOWN_SSTABLE'; // a named SSTable is not live
 
 export class StorageError extends Error {

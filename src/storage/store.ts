@@ -1,45 +1,54 @@
 /**
- * The Store: the LSM write path's layers and the operations across them.
+ * The Store: the LSM tree's layers and the operations across them.
  *
  * Invariants:
  *   (1) Layers, newest first: `active`, then `frozen` from last to first,
- *       then `sstables` from first to last. A read stops at the first layer
- *       with an entry for the key; a tombstone there means absent.
+ *       then the current Version's SSTables: L0 newest first (by file
+ *       number, descending), then L1 to L6, each level one sorted run of
+ *       disjoint files (Version invariants, version/version.ts). A read
+ *       stops at the first layer with an entry for the key; a tombstone
+ *       there means absent.
  *   (2) Only `active` is written. freezeActive moves it to the end of
  *       `frozen`; frozen MemTables are flushed oldest first (frozen[0]) and
- *       leave the queue only once their SSTable is durable and in the
- *       MANIFEST (installFlushed), so no moment exists where a write is in
- *       neither a MemTable nor a live SSTable.
- *   (3) Reads and writes are synchronous; flushOldest and syncWal are the
- *       only async operations and they change no in-memory state a reader
- *       can see.
+ *       leave the queue only once their SSTable is durable and named by a
+ *       durable Version (installFlushed), so no moment exists where a write
+ *       is in neither a MemTable nor a live SSTable.
+ *   (3) Reads and writes are synchronous. The async operations (flushOldest,
+ *       installCompaction, syncWal) change what a reader sees only by
+ *       installing a Version that gives every read the same answer: a
+ *       flushed file repeats the frozen MemTable still read before it, and a
+ *       compaction's outputs replace its inputs in one Version.
  *   (4) With a WAL, every MemTable that has had writes has a segment
  *       (walFileName(id)) holding them, committed (by writeWal and, with
  *       sync, syncWal) before any reply that depends on them leaves. The
- *       MANIFEST's minLiveWal is the id of the oldest MemTable not yet in an
- *       SSTable: segments below it are obsolete and never replayed, so a
+ *       VersionSet's minLiveWal is the id of the oldest MemTable not yet in
+ *       an SSTable: segments below it are obsolete and never replayed, so a
  *       lost unlink cannot resurrect old values over newer SSTables.
+ *   (5) `readers` holds an open reader for every file the current Version
+ *       names (and for outputs about to be installed); a file leaves it, and
+ *       the folder, only once a durable Version no longer names it.
+ *       `pendingOutputs` holds the numbers handed out for files not yet
+ *       installed, so removeObsoleteFiles never takes a file being written.
  * The Store knows nothing of messages or actors: the node machine decides
- * when to freeze and flush; the Store does it.
+ * when to freeze, flush and compact; the Store does it.
  */
 import { basename, join } from 'node:path';
 import { keyHash } from './sstable/bloomFilter.js';
+import { acquireDirLock, type DirLock } from './env/dirLock.js';
 import { type FileSystem, nodeFileSystem } from './env/fileSystem.js';
-import { type EntryValue, TOMBSTONE } from './iterator.js';
+import { type EntryValue, type InternalIterator, TOMBSTONE } from './iterator.js';
 import { fromSortKey, toSortKey } from './keyOrder.js';
-import {
-  isSSTableFileName,
-  readManifest,
-  sstableFileName,
-  sstableFileNumber,
-  writeManifest,
-} from './version/manifest.js';
+import { LevelIterator } from './levelIterator.js';
 import { MemTable } from './memtable/memTable.js';
 import { MergeIterator } from './mergeIterator.js';
 import { corruption, StorageError } from './errors.js';
 import { replayWal, walFileName, type WalReplay, walSegmentNumber, WalWriter } from './wal/wal.js';
-import { newReaderCaches, type ReaderCaches, SSTableReader } from './sstable/reader.js';
+import { newReaderCaches, type ReaderCaches, type SSTableGetResult, SSTableReader } from './sstable/reader.js';
 import { type SSTableProperties, writeSSTable } from './sstable/writer.js';
+import { type FileMetadata, fileMetadataFromProperties, NUM_LEVELS, overlapsRange } from './version/fileMetadata.js';
+import { LEGACY_MANIFEST_FILE, parseManifestFileName, parseSSTableFileName, sstableFileName } from './version/fileNames.js';
+import type { Version, VersionEdit } from './version/version.js';
+import { VersionSet } from './version/versionSet.js';
 
 function walCommitFailed(cause: unknown): StorageError {
   return new StorageError('STORAGE_IO', `write-ahead log commit failed: ${(cause as Error).message}`, { cause });
@@ -72,6 +81,14 @@ export interface RecoveryReport {
   tornTails: Array<{ file: string; validBytes: number; tornBytes: number }>;
   /** Segments already in SSTables (below the MANIFEST's minLiveWal), removed. */
   obsoleteSegments: number;
+  /** The MANIFEST the store was read from (`MANIFEST` for a store written before levels), or null for a new store. */
+  manifestRead: string | null;
+  /** The live MANIFEST (as manifestRead until the first edit starts a new one). */
+  manifest: string | null;
+  /** A torn last record of the MANIFEST read: an edit never installed, ignored. */
+  manifestTornTail?: { file: string; validBytes: number; tornBytes: number };
+  /** Files no version names, removed: SSTables, `*.tmp` of every kind, old MANIFESTs. */
+  removedFiles: string[];
 }
 
 export type ReadSource = 'memtable' | 'immutable' | 'sstable';
@@ -93,6 +110,19 @@ export interface GetResult {
   deletedIn?: ReadSource;
 }
 
+/** Where a read was answered: a MemTable, a level (`L0` to `L6`), or null when no layer had the key. */
+export type FoundAt = 'memtable' | 'immutable' | `L${number}`;
+
+/** A get that says where it went (SPEC 2b, lsm_read). */
+export interface LsmGetResult extends GetResult {
+  /** The layer whose entry (value or tombstone) answered, or null when none had the key. */
+  foundAt: FoundAt | null;
+  /** On-disk levels from L0 down to the one that answered (Ln: n + 1; a MemTable: 0; a miss: deepest non-empty level + 1). */
+  levelsChecked: number;
+  /** SSTables whose Bloom filter or index the read consulted (a file skipped by its key range is not). */
+  filesChecked: number;
+}
+
 export interface ScanRange {
   start?: string;
   end?: string;
@@ -110,6 +140,7 @@ export interface FlushedTable {
   file: string;
   reader: SSTableReader;
   properties: SSTableProperties;
+  metadata: FileMetadata;
 }
 
 export interface LayerStats {
@@ -121,11 +152,31 @@ export interface StoreStats {
   active: LayerStats;
   /** Frozen MemTables, oldest first (flush order). */
   immutable: LayerStats[];
-  /** Live SSTables, newest first (read order). */
-  sstables: Array<LayerStats & { file: string }>;
+  /** Live SSTables in read order: L0 newest first, then L1 to L6, each in key order. */
+  sstables: Array<LayerStats & { file: string; level: number }>;
   max_bytes: number;
   max_immutable: number;
 }
+
+/** A level's target and compaction score, as the compaction picker computes them. */
+export interface LevelScore {
+  max_bytes: number;
+  score: number;
+}
+
+/** One level as lsm_level_info shows it. */
+export interface LevelInfo extends Partial<LevelScore> {
+  level: number;
+  sstables: number;
+  total_bytes: number;
+  /** False for L0 (its files may overlap), true below. */
+  sorted: boolean;
+  /** With `files`: L0 newest first, below in key order; keys are real keys. */
+  files?: Array<{ file: string; smallest: string; largest: string; size_bytes: number; entries: number }>;
+}
+
+/** What a compaction (or a trivial move) installs: deletedFiles are its inputs, newFiles its outputs. */
+export type CompactionEdit = Pick<VersionEdit, 'deletedFiles' | 'newFiles' | 'compactPointers'>;
 
 export class Store {
   private active: MemTable;
@@ -135,66 +186,79 @@ export class Store {
   private readonly walWriters = new Map<number, WalWriter>();
   /** A segment was created since the last commit: its directory entry must be made durable too. */
   private walDirSyncNeeded = false;
+  private dirLock: DirLock | undefined;
+
+  /** Open readers by file number: see invariant (5). */
+  private readonly readers = new Map<number, SSTableReader>();
+  /** Numbers handed out by newFileNumber for files not yet installed: see invariant (5). */
+  private readonly pendingOutputs = new Set<number>();
 
   private constructor(
     private readonly options: Required<Omit<StoreOptions, 'wal'>> & Pick<StoreOptions, 'wal'>,
-    private sstables: SSTableReader[],
+    private readonly versions: VersionSet,
+    readers: SSTableReader[],
     private readonly frozen: MemTable[],
-    private nextFileNumber: number,
     private nextMemTableId: number,
     readonly recovery: RecoveryReport,
   ) {
+    for (const reader of readers) this.readers.set(readerNumber(reader), reader);
     this.active = this.newMemTable();
   }
 
   /**
-   * Opens (creating if needed) the store in options.dir: reads the MANIFEST,
-   * opens live SSTables, replays live WAL segments into frozen MemTables
-   * (cutting off torn tails), and removes debris of interrupted flushes.
-   * Throws STORAGE_CORRUPTION for damage it must not paper over.
+   * Opens (creating if needed) the store in options.dir: recovers the file
+   * set from the MANIFEST CURRENT names (or a store written before levels,
+   * converted at the first edit), removes every file no version names
+   * (SSTables, `*.tmp`, old MANIFESTs, obsolete WAL segments), opens live
+   * SSTables, and replays live WAL segments into frozen MemTables (cutting
+   * off torn tails). Throws STORAGE_CORRUPTION for damage it must not paper
+   * over, and STORAGE_LOCKED when another process has the folder open
+   * (env/dirLock.ts); the folder stays locked until close().
    */
   static async open(options: StoreOptions): Promise<Store> {
+    await (options.fs ?? nodeFileSystem).mkdirp(options.dir);
+    const lock = acquireDirLock(options.dir);
+    try {
+      const store = await Store.openLocked(options);
+      store.dirLock = lock;
+      return store;
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  private static async openLocked(options: StoreOptions): Promise<Store> {
     const fs = options.fs ?? nodeFileSystem;
     const resolved = { ...options, fs, caches: options.caches ?? newReaderCaches(fs) };
     const { dir, caches } = resolved;
     await fs.mkdirp(dir);
-    const manifest = (await readManifest(fs, dir)) ?? { nextFileNumber: 1, minLiveWal: 0, sstables: [] };
-    const live = new Set(manifest.sstables);
-    let nextFileNumber = manifest.nextFileNumber;
-    const segments: number[] = [];
-    const recovery: RecoveryReport = { replayedSegments: 0, replayedRecords: 0, tornTails: [], obsoleteSegments: 0 };
-    for (const name of await fs.readdir(dir)) {
-      const segment = walSegmentNumber(name);
-      if (segment !== undefined) {
-        if (segment >= manifest.minLiveWal) segments.push(segment);
-        else {
-          await fs.unlink(join(dir, name));
-          recovery.obsoleteSegments++;
-        }
-        continue;
-      }
-      const number = sstableFileNumber(name) ?? sstableFileNumber(name.replace(/\.tmp$/, ''));
-      if (number !== undefined) nextFileNumber = Math.max(nextFileNumber, number + 1);
-      const debris = name.endsWith('.sst.tmp') || (isSSTableFileName(name) && !live.has(name));
-      if (debris) await fs.unlink(join(dir, name));
-    }
+    // Numbers only grow: past any file a crash left behind, too, even one no MANIFEST names.
+    let highestSeen = 0;
+    for (const name of await fs.readdir(dir)) highestSeen = Math.max(highestSeen, parseSSTableFileName(name.replace(/\.tmp$/, ''))?.number ?? 0);
+    const { versions, state } = await VersionSet.open(fs, dir, { minNextFileNumber: highestSeen + 1 });
+    const recovery: RecoveryReport = {
+      replayedSegments: 0,
+      replayedRecords: 0,
+      tornTails: [],
+      obsoleteSegments: 0,
+      manifestRead: state?.manifestFile ?? null,
+      manifest: versions.manifestFile,
+      removedFiles: [],
+      ...(state?.tornTail && { manifestTornTail: { file: state.manifestFile, ...state.tornTail } }),
+    };
     const readers: SSTableReader[] = [];
     try {
-      for (const name of manifest.sstables) readers.push(SSTableReader.open(fs, join(dir, name), caches));
+      const segments = await removeUnreferencedFiles(fs, dir, versions, recovery);
+      for (const { file } of versions.current.allFiles()) readers.push(SSTableReader.open(fs, join(dir, file.name), caches));
+      const frozen = await replaySegments(fs, dir, segments, recovery);
+      const nextMemTableId = Math.max(versions.minLiveWal, ...segments.map((segment) => segment + 1), 1);
+      return new Store(resolved, versions, readers, frozen, nextMemTableId, recovery);
     } catch (error) {
       for (const reader of readers) reader.close();
+      await versions.close().catch(() => undefined);
       throw error;
     }
-    segments.sort((a, b) => a - b);
-    let frozen: MemTable[];
-    try {
-      frozen = await replaySegments(fs, dir, segments, recovery);
-    } catch (error) {
-      for (const reader of readers) reader.close();
-      throw error;
-    }
-    const nextMemTableId = Math.max(manifest.minLiveWal, ...segments.map((segment) => segment + 1), 1);
-    return new Store(resolved, readers, frozen, nextFileNumber, nextMemTableId, recovery);
   }
 
   get maxBytes(): number {
@@ -316,21 +380,44 @@ export class Store {
 
   /** The newest value of `key` across every layer. */
   get(key: string): GetResult {
+    return this.lsmGet(key);
+  }
+
+  /**
+   * get, saying where it went: active, frozen newest first, every L0 file
+   * whose range holds the key (newest first), then at most one file a level
+   * below, found by binary search (Version.fileFor).
+   */
+  lsmGet(key: string): LsmGetResult {
     const sortKey = toSortKey(key);
     const inActive = this.active.get(sortKey);
-    if (inActive !== undefined) return answered(inActive, 'memtable');
+    if (inActive !== undefined) return answered(inActive, 'memtable', 'memtable', 0, 0);
     for (let i = this.frozen.length - 1; i >= 0; i--) {
       const inFrozen = this.frozen[i].get(sortKey);
-      if (inFrozen !== undefined) return answered(inFrozen, 'immutable');
+      if (inFrozen !== undefined) return answered(inFrozen, 'immutable', 'immutable', 0, 0);
     }
-    if (this.sstables.length > 0) {
-      const hash = keyHash(key); // once for every file's Bloom filter
-      for (const reader of this.sstables) {
-        const result = reader.get(sortKey, hash);
-        if (result.found) return answered(result.value, 'sstable', fileName(reader));
+    const version = this.versions.current;
+    let filesChecked = 0;
+    let hash: number | undefined; // computed once, for every file's Bloom filter
+    const probe = (file: FileMetadata): SSTableGetResult => {
+      filesChecked++;
+      return this.reader(file).get(sortKey, (hash ??= keyHash(key)));
+    };
+    for (let level = 0; level < NUM_LEVELS; level++) {
+      if (level === 0) {
+        for (const file of version.levels[0]) {
+          if (sortKey < file.smallest || sortKey > file.largest) continue;
+          const result = probe(file);
+          if (result.found) return answered(result.value, 'sstable', 'L0', 1, filesChecked, file.name);
+        }
+        continue;
       }
+      const file = version.fileFor(level, sortKey);
+      if (file === undefined) continue;
+      const result = probe(file);
+      if (result.found) return answered(result.value, 'sstable', `L${level}`, level + 1, filesChecked, file.name);
     }
-    return { found: false, value: null, source: 'memtable' };
+    return { found: false, value: null, source: 'memtable', foundAt: null, levelsChecked: version.deepestNonEmptyLevel() + 1, filesChecked };
   }
 
   /** Live entries with start <= key < end in code point order, at most `limit`. */
@@ -340,7 +427,7 @@ export class Store {
     const endKey = end === undefined ? undefined : toSortKey(end);
     if (startKey !== undefined && endKey !== undefined && startKey >= endKey) return { entries };
 
-    const merged = this.mergedIterator();
+    const merged = this.mergedIterator(startKey, endKey);
     if (startKey === undefined) merged.seekToFirst();
     else merged.seekGE(startKey);
     for (; merged.valid(); merged.next()) {
@@ -354,25 +441,44 @@ export class Store {
     return { entries };
   }
 
-  /** A merge of every layer, newest first; tombstones included. */
-  private mergedIterator(): MergeIterator {
-    const children = [this.active.iterator()];
+  /**
+   * A merge of every layer that may hold keys in [startKey, endKey), newest
+   * first, tombstones included: one child per MemTable and per L0 file, one
+   * LevelIterator per non-empty deeper level.
+   */
+  private mergedIterator(startKey: string | undefined, endKey: string | undefined): MergeIterator {
+    const children: InternalIterator[] = [this.active.iterator()];
     for (let i = this.frozen.length - 1; i >= 0; i--) children.push(this.frozen[i].iterator());
-    for (const reader of this.sstables) children.push(reader.iterator());
+    const version = this.versions.current;
+    // endKey is exclusive and overlapping() inclusive: at worst one file too many is merged.
+    for (const file of version.levels[0]) if (overlapsRange(file, startKey, endKey)) children.push(this.reader(file).iterator());
+    for (let level = 1; level < NUM_LEVELS; level++) {
+      const files = version.levels[level];
+      if (files.length > 0) children.push(new LevelIterator(files, (file) => this.reader(file).iterator()));
+    }
     return new MergeIterator(children);
+  }
+
+  /** REQUIRES: `file` is named by the current Version (invariant 5). */
+  private reader(file: FileMetadata): SSTableReader {
+    const reader = this.readers.get(file.number);
+    if (reader === undefined) throw new Error(`Store: no open reader for live file ${file.name}`);
+    return reader;
   }
 
   /**
    * REQUIRES: frozenCount > 0 and no other flush under way.
-   * Writes the oldest frozen MemTable to a new SSTable and makes it durable
-   * and live on disk: temp file, fdatasync, rename, folder fsync, MANIFEST.
-   * Changes nothing in memory; installFlushed does that.
+   * Writes the oldest frozen MemTable to a new L0 SSTable and installs it
+   * durably: temp file, fdatasync, rename, folder fsync, then one MANIFEST
+   * edit (the file, minLiveWal, nextFileNumber). The frozen MemTable stays
+   * readable until installFlushed (invariant 3).
    */
   async flushOldest(): Promise<FlushedTable> {
     const memtable = this.frozen[0];
     if (memtable === undefined) throw new Error('flushOldest: no frozen MemTable');
     const { fs, dir, caches } = this.options;
-    const file = sstableFileName(this.nextFileNumber++);
+    const number = this.newFileNumber();
+    const file = sstableFileName(number, 0);
     const tmpPath = join(dir, `${file}.tmp`);
     let reader: SSTableReader | undefined;
     try {
@@ -380,27 +486,31 @@ export class Store {
       await fs.rename(tmpPath, join(dir, file));
       await fs.syncDir(dir);
       reader = SSTableReader.open(fs, join(dir, file), caches);
-      await writeManifest(fs, dir, {
-        nextFileNumber: this.nextFileNumber,
+      const metadata = fileMetadataFromProperties(number, file, properties);
+      this.readers.set(number, reader);
+      await this.versions.logAndApply({
+        newFiles: [{ level: 0, file: metadata }],
         // The oldest MemTable still only in memory (and its WAL) once this one is on disk.
         minLiveWal: (this.frozen[1] ?? this.active).id,
-        sstables: [file, ...this.sstables.map(fileName)],
       });
+      this.pendingOutputs.delete(number);
       // Obsolete now (below minLiveWal); if the unlink is lost, the next open removes it.
       await fs.unlink(join(dir, walFileName(memtable.id))).catch(() => undefined);
-      return { memtable, file, reader, properties };
+      return { memtable, file, reader, properties, metadata };
     } catch (error) {
+      // Not installed: the file (if renamed) is left to removeObsoleteFiles or the next open, as the edit's fate may be unknown.
+      if (reader !== undefined && this.readers.get(number) === reader) this.readers.delete(number);
       reader?.close();
+      this.pendingOutputs.delete(number);
       await fs.unlink(tmpPath).catch(() => undefined);
       throw error;
     }
   }
 
-  /** Makes a finished flush visible: its SSTable replaces the oldest frozen MemTable. */
+  /** Makes a finished flush final: its MemTable leaves the frozen queue (its SSTable is already live). */
   installFlushed(flushed: FlushedTable): void {
     if (this.frozen[0] !== flushed.memtable) throw new Error('installFlushed: not the oldest frozen MemTable');
     this.frozen.shift();
-    this.sstables.unshift(flushed.reader);
     const writer = this.walWriters.get(flushed.memtable.id);
     if (writer !== undefined) {
       this.walWriters.delete(flushed.memtable.id);
@@ -408,11 +518,114 @@ export class Store {
     }
   }
 
-  /** Point lookup in one named live SSTable. */
-  lookupSSTable(file: string, key: string) {
-    const reader = this.sstables.find((candidate) => fileName(candidate) === file);
-    if (reader === undefined) throw new StorageError('STORAGE_UNKNOWN_SSTABLE', `no live SSTable named ${file}`);
-    return reader.get(toSortKey(key));
+  // COMPACTION INTEGRATION: what src/storage/compaction/ and the node call.
+
+  /** The newest durable Version: the file set reads use. */
+  get currentVersion(): Version {
+    return this.versions.current;
+  }
+
+  /** Where the next automatic compaction of `level` starts (a sort key), or undefined for the level's start. */
+  compactPointer(level: number): string | undefined {
+    return this.versions.compactPointer(level);
+  }
+
+  /**
+   * A file number never used before, for an output about to be written
+   * (name it sstableFileName(number, level)). It stays pending, safe from
+   * removeObsoleteFiles, until installCompaction installs it or
+   * releaseFileNumbers gives it up.
+   */
+  newFileNumber(): number {
+    const number = this.versions.newFileNumber();
+    this.pendingOutputs.add(number);
+    return number;
+  }
+
+  /** `count` numbers from newFileNumber at once, ascending: for a compaction worker that cuts outputs away from the main thread; release the unused ones. */
+  reserveFileNumbers(count: number): number[] {
+    return Array.from({ length: count }, () => this.newFileNumber());
+  }
+
+  /** Gives up numbers from newFileNumber whose files will not be installed (a failed compaction): removeObsoleteFiles may then take them. */
+  releaseFileNumbers(numbers: Iterable<number>): void {
+    for (const number of numbers) this.pendingOutputs.delete(number);
+  }
+
+  /** Where the store's files are and how to reach them: compaction writes its outputs here, through `fs`. */
+  get files(): { dir: string; fs: FileSystem; caches: ReaderCaches } {
+    const { dir, fs, caches } = this.options;
+    return { dir, fs, caches };
+  }
+
+  /**
+   * REQUIRES: every newFiles entry is a finished SSTable at its final name
+   * (written, fdatasync'd, renamed, folder fsync'd) with a number from
+   * newFileNumber; the edit applies to the current Version.
+   * Opens the outputs, installs the edit durably (logAndApply), then closes
+   * and unlinks every input the new Version no longer names (a trivial move
+   * deletes and re-adds the same file: it stays). Resolves with the new
+   * Version; on rejection nothing is installed and no input is touched (the
+   * outputs stay pending: release them with releaseFileNumbers).
+   */
+  async installCompaction(edit: CompactionEdit): Promise<Version> {
+    const { fs, dir, caches } = this.options;
+    const opened: SSTableReader[] = [];
+    try {
+      for (const { file } of edit.newFiles ?? []) {
+        if (this.readers.has(file.number)) continue; // a moved file keeps its reader
+        const reader = SSTableReader.open(fs, join(dir, file.name), caches);
+        opened.push(reader);
+        this.readers.set(file.number, reader);
+      }
+      const version = await this.versions.logAndApply(edit);
+      for (const { file } of edit.newFiles ?? []) this.pendingOutputs.delete(file.number);
+      const live = new Set<number>();
+      for (const { file } of version.allFiles()) live.add(file.number);
+      for (const { number } of edit.deletedFiles ?? []) {
+        const reader = this.readers.get(number);
+        if (live.has(number) || reader === undefined) continue;
+        this.readers.delete(number);
+        reader.close();
+        // Durable or not, the unlink is safe now; a lost one is swept at the next open.
+        await fs.unlink(reader.path).catch(() => undefined);
+      }
+      return version;
+    } catch (error) {
+      for (const reader of opened) {
+        this.readers.delete(readerNumber(reader));
+        reader.close();
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Removes SSTables (and `*.sst.tmp`) that no Version names and nobody is
+   * writing (not pending), once the durable state is settled (no failed edit
+   * of unknown fate outstanding): the debris of failed flushes and
+   * compactions. Returns the names removed.
+   */
+  async removeObsoleteFiles(): Promise<string[]> {
+    const { fs, dir } = this.options;
+    const removed: string[] = [];
+    if (!this.versions.settled) return removed;
+    for (const name of await fs.readdir(dir)) {
+      const parsed = parseSSTableFileName(name.replace(/\.tmp$/, ''));
+      if (parsed === undefined || this.pendingOutputs.has(parsed.number) || this.readers.has(parsed.number)) continue;
+      if (!this.versions.settled) break; // an edit failed meanwhile
+      await fs.unlink(join(dir, name)).catch(() => undefined);
+      removed.push(name);
+    }
+    return removed;
+  }
+
+  /** Point lookup in one named live SSTable, at any level. */
+  lookupSSTable(file: string, key: string): SSTableGetResult {
+    for (const live of this.versions.current.allFiles()) {
+      if (live.file.name === file) return this.reader(live.file).get(toSortKey(key));
+    }
+    throw new StorageError('STORAGE_UNKNOWN_SSTABLE', `no live SSTable named ${file}`);
   }
 
   stats(): StoreStats {
@@ -420,23 +633,80 @@ export class Store {
     return {
       active: layer(this.active),
       immutable: this.frozen.map(layer),
-      sstables: this.sstables.map((reader) => ({
-        file: fileName(reader),
-        entries: reader.properties.entries,
-        size_bytes: reader.properties.sizeBytes,
+      sstables: [...this.versions.current.allFiles()].map(({ level, file }) => ({
+        file: file.name,
+        entries: file.entries,
+        size_bytes: file.sizeBytes,
+        level,
       })),
       max_bytes: this.options.memtableMaxBytes,
       max_immutable: this.options.maxImmutable,
     };
   }
 
-  /** Closes every open SSTable and WAL segment; the Store must not be used afterwards. */
+  /**
+   * All seven levels, empty ones too; with `scoreOf` (the picker's scoring)
+   * each level's max_bytes and score; with `includeFiles` each file's range
+   * (real keys), size and entries.
+   */
+  levelInfo(includeFiles = false, scoreOf?: (level: number, version: Version) => LevelScore): LevelInfo[] {
+    const version = this.versions.current;
+    return version.levels.map((files, level) => {
+      const info: LevelInfo = { level, sstables: files.length, total_bytes: version.levelBytes(level), sorted: level > 0 };
+      if (scoreOf !== undefined) Object.assign(info, scoreOf(level, version));
+      if (includeFiles) {
+        info.files = files.map((file) => ({
+          file: file.name,
+          smallest: fromSortKey(file.smallest),
+          largest: fromSortKey(file.largest),
+          size_bytes: file.sizeBytes,
+          entries: file.entries,
+        }));
+      }
+      return info;
+    });
+  }
+
+  /** Closes every open SSTable, WAL segment and the MANIFEST (in the background) and unlocks the folder; the Store must not be used afterwards. */
   close(): void {
-    for (const reader of this.sstables) reader.close();
-    this.sstables = [];
+    for (const reader of this.readers.values()) reader.close();
+    this.readers.clear();
     for (const writer of this.walWriters.values()) writer.close();
     this.walWriters.clear();
+    void this.versions.close().catch(() => undefined);
+    this.dirLock?.release();
   }
+}
+
+/**
+ * Removes, at open, every file no version names: obsolete WAL segments (below
+ * minLiveWal), SSTables the Version does not name, `*.tmp` of every kind
+ * (`*.sst.tmp`, `CURRENT.tmp`, `MANIFEST.tmp` of stores before levels), and
+ * every MANIFEST but the live one. Returns the live segments, ascending.
+ */
+async function removeUnreferencedFiles(fs: FileSystem, dir: string, versions: VersionSet, recovery: RecoveryReport): Promise<number[]> {
+  const live = new Set<string>();
+  for (const { file } of versions.current.allFiles()) live.add(file.name);
+  const segments: number[] = [];
+  for (const name of await fs.readdir(dir)) {
+    const segment = walSegmentNumber(name);
+    if (segment !== undefined) {
+      if (segment >= versions.minLiveWal) segments.push(segment);
+      else {
+        await fs.unlink(join(dir, name));
+        recovery.obsoleteSegments++;
+      }
+      continue;
+    }
+    const unreferenced =
+      name.endsWith('.tmp') ||
+      (parseSSTableFileName(name) !== undefined && !live.has(name)) ||
+      ((parseManifestFileName(name) !== undefined || name === LEGACY_MANIFEST_FILE) && name !== versions.manifestFile);
+    if (!unreferenced) continue;
+    await fs.unlink(join(dir, name));
+    recovery.removedFiles.push(name);
+  }
+  return segments.sort((a, b) => a - b);
 }
 
 /**
@@ -482,12 +752,17 @@ async function replaySegments(fs: FileSystem, dir: string, segments: number[], r
   return frozen;
 }
 
-/** A get's result when `source` had an entry: a value, or a tombstone that hides the key. */
-function answered(value: EntryValue, source: ReadSource, sstableFile?: string): GetResult {
-  if (value === TOMBSTONE) return { found: false, value: null, source: 'memtable', deletedIn: source };
-  return sstableFile === undefined ? { found: true, value, source } : { found: true, value, source, sstableFile };
+/** A read's result when `source` had an entry: a value, or a tombstone that hides the key. */
+function answered(value: EntryValue, source: ReadSource, foundAt: FoundAt, levelsChecked: number, filesChecked: number, sstableFile?: string): LsmGetResult {
+  if (value === TOMBSTONE) return { found: false, value: null, source: 'memtable', deletedIn: source, foundAt, levelsChecked, filesChecked };
+  const result: LsmGetResult = { found: true, value, source, foundAt, levelsChecked, filesChecked };
+  if (sstableFile !== undefined) result.sstableFile = sstableFile;
+  return result;
 }
 
-function fileName(reader: SSTableReader): string {
-  return basename(reader.path);
+/** The file number in an open reader's file name. */
+function readerNumber(reader: SSTableReader): number {
+  const parsed = parseSSTableFileName(basename(reader.path));
+  if (parsed === undefined) throw new Error(`Store: ${reader.path} is not an SSTable name`);
+  return parsed.number;
 }

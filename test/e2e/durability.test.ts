@@ -15,6 +15,7 @@ import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writ
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32c, maskCrc } from '../../src/storage/encoding/crc32c.js';
+import { isLockFileName } from '../../src/storage/env/dirLock.js';
 import { useTempDirs } from '../support/tempDirs.js';
 import { seededRandom } from '../support/random.js';
 import { type Envelope, init, request } from './cli.js';
@@ -475,9 +476,10 @@ describe('damaged SSTable and MANIFEST', () => {
   it('init answers 13 when one byte of the MANIFEST changes, and the node stays up', async () => {
     const dataDir = freshDir();
     await flushSome(dataDir);
-    const manifest = join(dataDir, 'n1', 'MANIFEST');
+    const manifest = join(dataDir, 'n1', readFileSync(join(dataDir, 'n1', 'CURRENT'), 'utf8').trim());
     const bytes = readFileSync(manifest);
-    const at = bytes.indexOf('L0_000001.sst') + 5; // '1' of the file number becomes '3': still a well-formed name
+    // In the last record (the flush's edit), which a damaged checksum makes corruption, not a torn tail.
+    const at = bytes.lastIndexOf('L0_000001.sst') + 5; // '1' of the file number becomes '3': still a well-formed name
     bytes[at] ^= 0x02;
     writeFileSync(manifest, bytes);
     await expectInitFails(dataDir);
@@ -634,6 +636,49 @@ describe('--sync none', () => {
       expect(Object.fromEntries(state)).toEqual(Object.fromEntries(expected));
       console.log(`--sync none: ${writes} acknowledged writes (${expected.size} keys) checked after kill -9`);
       expect(await node.end()).toBe(0);
+    });
+  });
+});
+
+describe('the data-dir lock', () => {
+  const lockFiles = (dataDir: string): string[] => readdirSync(join(dataDir, 'n1')).filter(isLockFileName);
+
+  it("refuses (11) a second process's init on the same folder, naming the holder's pid; the holder goes on and loses nothing", async () => {
+    const dataDir = freshDir();
+    await withNode(dataDir, {}, async (holder) => {
+      expect(await holder.init()).toMatchObject({ type: 'init_ok' });
+      expect(await holder.call(2, 'write', { key: 'k', value: 1 })).toMatchObject({ type: 'write_ok' });
+      await withNode(dataDir, {}, async (second) => {
+        const refused = await second.init();
+        expect(refused).toMatchObject({ type: 'error', code: 11 });
+        expect(refused.text).toContain(`pid ${holder.child.pid}`);
+        expect(await second.call(2, 'read', { key: 'k' })).toMatchObject({ type: 'error', code: 11 }); // still uninitialized
+        expect(await second.end()).toBe(0);
+      });
+      expect(await holder.call(3, 'write', { key: 'k2', value: 2 })).toMatchObject({ type: 'write_ok' });
+      expect(await holder.call(4, 'read', { key: 'k' })).toMatchObject({ type: 'read_ok', value: 1 });
+      expect(lockFiles(dataDir)).toEqual([expect.stringMatching(new RegExp(`^LOCK\\.${holder.child.pid}\\.`))]);
+      expect(await holder.end()).toBe(0);
+    });
+    expect(lockFiles(dataDir)).toEqual([]); // released at exit
+    await withNode(dataDir, {}, async (next) => {
+      expect(await next.init()).toMatchObject({ type: 'init_ok' });
+      expect(await next.call(2, 'read', { key: 'k' })).toMatchObject({ type: 'read_ok', value: 1 });
+      expect(await next.call(3, 'read', { key: 'k2' })).toMatchObject({ type: 'read_ok', value: 2 });
+    });
+  });
+
+  it('takes over the lock of a holder killed with -9', async () => {
+    const dataDir = freshDir();
+    await withNode(dataDir, {}, async (holder) => {
+      expect(await holder.init()).toMatchObject({ type: 'init_ok' });
+      expect(await holder.call(2, 'write', { key: 'k', value: 'kept' })).toMatchObject({ type: 'write_ok' });
+    }); // SIGKILL
+    expect(lockFiles(dataDir)).toHaveLength(1);
+    await withNode(dataDir, {}, async (next) => {
+      expect(await next.init()).toMatchObject({ type: 'init_ok' });
+      expect(await next.call(2, 'read', { key: 'k' })).toMatchObject({ type: 'read_ok', value: 'kept' });
+      expect(lockFiles(dataDir)).toEqual([expect.stringMatching(new RegExp(`^LOCK\\.${next.child.pid}\\.`))]);
     });
   });
 });

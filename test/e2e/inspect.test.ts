@@ -34,7 +34,9 @@ describe('--inspect', () => {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     await connected;
     const input = [init()];
@@ -49,6 +51,8 @@ describe('--inspect', () => {
     rmSync(dataDir, { recursive: true, force: true });
 
     for (const line of stdout.split('\n').filter(Boolean)) expect(JSON.parse(line)).toHaveProperty('body');
+    expect(stderr).toContain('"msg":"connected to the Stately inspector"');
+    expect(stderr).not.toContain('"level":40');
     expect(received.some(({ event }) => event.type === '@xstate.actor' && event.name === 'node')).toBe(true);
     const values = received
       .filter(({ event }) => event.type === '@xstate.snapshot' && event.snapshot?.context !== undefined)
@@ -67,4 +71,42 @@ describe('--inspect', () => {
     // 60 values of 300 bytes were written; no event carries them.
     for (const { raw } of received) expect(raw).not.toContain('v'.repeat(300));
   });
+
+  it('warns when the inspector cannot be reached, retries, and logs the connection once it is up', async () => {
+    const probe = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => probe.once('listening', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve)); // nothing listens there now
+    const url = `ws://127.0.0.1:${port}`;
+    const child = spawn(process.execPath, [CLI, '--inspect', url], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } });
+    const logs: Array<Record<string, unknown>> = [];
+    let tail = '';
+    const waiters = new Set<() => void>();
+    child.stderr.on('data', (chunk: Buffer) => {
+      const lines = (tail + chunk.toString()).split('\n');
+      tail = lines.pop()!;
+      for (const line of lines) logs.push(JSON.parse(line));
+      for (const wake of waiters) wake();
+    });
+    const logged = (msg: string): Promise<Record<string, unknown>> =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          const found = logs.find((log) => log.msg === msg);
+          if (found) resolve(found);
+        };
+        waiters.add(check);
+        check();
+      });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin.write(JSON.stringify(init()) + '\n');
+
+    expect(await logged('cannot reach the Stately inspector; retrying every 5 s')).toMatchObject({ level: 40, url, err: expect.stringContaining('ECONNREFUSED'), retry_ms: 5000 });
+    const server = new WebSocketServer({ host: '127.0.0.1', port });
+    const received = new Promise<void>((resolve) => server.on('connection', (socket) => socket.once('message', () => resolve())));
+    expect(await logged('connected to the Stately inspector')).toMatchObject({ level: 30, url, failed_attempts: 1 });
+    await received; // the events held while it was unreachable arrive
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    server.close();
+  }, 20_000);
 });

@@ -74,4 +74,22 @@ describe('lin-kv', () => {
     expect(replyTo(run, 10)).toMatchObject({ type: 'error', code: 20 });
     expect(replyTo(run, 11)).toMatchObject({ type: 'error', code: 12 });
   });
+
+  it('compares numbers in cas by exact decimal value, however many digits', async () => {
+    // Raw lines: JSON.stringify would round these numbers before they reach the node.
+    const cas = (msgId: number, from: string, to: string): string =>
+      `{"src":"c1","dest":"n1","body":{"type":"cas","msg_id":${msgId},"key":"big","from":${from},"to":${to}}}`;
+    const run = await runCli([
+      init(),
+      '{"src":"c1","dest":"n1","body":{"type":"write","msg_id":2,"key":"big","value":[12345678901234567890, 1.0]}}',
+      cas(3, '[12345678901234567891, 1]', '"wrong"'),
+      cas(4, '[1234567890123456789e1, 10e-1]', '1e0'),
+      cas(5, '1.000', '0'),
+      '{"src":"c1","dest":"n1","body":{"type":"read","msg_id":6,"key":"big"}}',
+    ]);
+    expect(replyTo(run, 3)).toMatchObject({ type: 'error', code: 22 });
+    expect(replyTo(run, 4)).toMatchObject({ type: 'cas_ok' });
+    expect(replyTo(run, 5)).toMatchObject({ type: 'cas_ok' });
+    expect(run.lines.find((line) => line.includes('"in_reply_to":6'))).toContain('"value":0');
+  });
 });

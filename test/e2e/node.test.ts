@@ -192,6 +192,21 @@ describe('freezing', () => {
     for (let i = 0; i < 40; i++) expect(replyTo(run, 200 + i)).toMatchObject({ found: true, value: i });
     expect((replyTo(run, 300).entries as unknown[]).length).toBe(40);
   });
+
+  it('logs the start and the end of each stall behind a full frozen queue, with its duration', async () => {
+    const input = [init()];
+    for (let i = 0; i < 60; i++) input.push(request(10 + i, 'memtable_put', { key: `key${i}`, value: 'v'.repeat(50) }));
+    const run = await runCli(input, { args: ['--memtable-max-bytes', '200', '--max-immutable', '1'] });
+    expect(run.messages.filter((m) => m.body.type === 'memtable_put_ok')).toHaveLength(60);
+    const stalls = logLines(run).filter((log) => typeof log.msg === 'string' && log.msg.startsWith('writes '));
+    expect(stalls.length).toBeGreaterThanOrEqual(2);
+    stalls.forEach((log, i) => {
+      expect(log).toMatchObject({ level: 30, node_id: 'n1' });
+      if (i % 2 === 0) expect(log).toMatchObject({ msg: 'writes stalled: frozen MemTables full, waiting for a flush', frozen: 1, max_immutable: 1 });
+      else expect(log).toMatchObject({ msg: 'writes resumed after a stall', ms: expect.any(Number) });
+    });
+    expect(stalls.length % 2).toBe(0); // every stall ended: all writes were answered
+  });
 });
 
 describe('input edge cases', () => {

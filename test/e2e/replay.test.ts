@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempDirs } from '../support/tempDirs.js';
-import { CLI, type Envelope, init, logLines, request, runCli } from './cli.js';
+import { CLI, type Envelope, init, logLines, replyTo, request, runCli } from './cli.js';
 
 const freshDir = useTempDirs('e2e-replay');
 
@@ -84,5 +84,31 @@ describe('debug logs and replay', () => {
     expect(replayed.status).toBe(2);
     expect(replayed.stderr).toContain('--log-level debug');
     expect(replayed.stdout).toBe('');
+  });
+
+  it("refuses a settings flag that disagrees with the log, since the logged run's settings win", async () => {
+    const original = await runCli([init(), request(2, 'memtable_put', { key: 'a', value: 1 })], { args: ['--max-immutable', '3'], env: { LOG_LEVEL: 'debug' } });
+    const logFile = join(freshDir(), 'run.log');
+    writeFileSync(logFile, original.stderr);
+    const agreeing = spawnSync(process.execPath, [CLI, 'replay', logFile, '--max-immutable', '3'], { encoding: 'utf8' });
+    expect(agreeing.status).toBe(0);
+    expect(agreeing.stdout.split('\n').filter(Boolean)).toEqual(original.lines);
+    const disagreeing = spawnSync(process.execPath, [CLI, 'replay', logFile, '--max-immutable', '5'], { encoding: 'utf8' });
+    expect(disagreeing.status).toBe(2);
+    expect(disagreeing.stderr).toBe(`memtable-node: replay uses the logged run's settings, and ${logFile} disagrees with --max-immutable 5 (the log has 3)\n`);
+  });
+
+  it('warns when the logged run began on a non-empty store: its replies will differ', async () => {
+    const dataDir = freshDir();
+    await runCli([init(), request(2, 'write', { key: 'old', value: 1 })], { args: ['--data-dir', dataDir] });
+    const second = await runCli([init(), request(2, 'read', { key: 'old' })], { args: ['--data-dir', dataDir], env: { LOG_LEVEL: 'debug' } });
+    expect(replyTo(second, 2)).toMatchObject({ type: 'read_ok', value: 1 });
+    const logFile = join(freshDir(), 'run.log');
+    writeFileSync(logFile, second.stderr);
+    const replayed = spawnSync(process.execPath, [CLI, 'replay', logFile], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn' } });
+    expect(replayed.status).toBe(0);
+    expect(replayed.stdout).toContain('"code":20'); // the replay's store is empty
+    const warnings = replayed.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    expect(warnings).toContainEqual(expect.objectContaining({ level: 40, node_ids: ['n1'], msg: expect.stringContaining('non-empty store') }));
   });
 });

@@ -1,6 +1,6 @@
 /** Flushes, SSTable reads, stalls and the data folder, through the CLI. */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempDirs } from '../support/tempDirs.js';
@@ -94,13 +94,32 @@ describe('data folder', () => {
     expect(readdirSync(temp)).toEqual([]);
   });
 
+  it('opens a data dir written by the previous node (an L0-only MANIFEST): its SSTables become L0, its log replays, and it converts at the next flush', async () => {
+    const dataDir = freshDir();
+    cpSync('test/fixtures/legacy-store', join(dataDir, 'n1'), { recursive: true });
+    const gets = ['apple', 'banana', 'cherry', 'elder'].map((key, i) => request(2 + i, 'memtable_get', { key }));
+    const run = await runCli([init(), ...gets, request(10, 'memtable_stats'), request(11, 'sstable_flush')], { args: ['--data-dir', dataDir] });
+    expect([2, 3, 4, 5].map((msgId) => [replyTo(run, msgId).found, replyTo(run, msgId).value])).toEqual([
+      [true, 'v1-apple'],
+      [true, 'v2-banana'],
+      [false, null],
+      [true, 'wal-only'],
+    ]);
+    expect(replyTo(run, 10).sstables).toEqual([
+      { file: 'L0_000002.sst', level: 0, entries: 3, size_bytes: 178 },
+      { file: 'L0_000001.sst', level: 0, entries: 3, size_bytes: 186 },
+    ]);
+    expect(replyTo(run, 11).sstable_file).toBe('L0_000003.sst');
+    expect(readdirSync(join(dataDir, 'n1')).sort()).toEqual(['000004.wal', 'CURRENT', 'L0_000001.sst', 'L0_000002.sst', 'L0_000003.sst', 'MANIFEST-000001']);
+  });
+
   it('keeps files under DIR/<node_id>/ with --data-dir, and reads flushed SSTables back after a restart', async () => {
     const dataDir = freshDir();
     const first = await runCli([init(), request(2, 'memtable_put', { key: 'kept', value: { n: 1 } }), request(3, 'sstable_flush')], {
       args: ['--data-dir', dataDir],
     });
     expect(replyTo(first, 3).sstable_file).toBe('L0_000001.sst');
-    expect(readdirSync(join(dataDir, 'n1')).sort()).toEqual(expect.arrayContaining(['L0_000001.sst', 'MANIFEST']));
+    expect(readdirSync(join(dataDir, 'n1')).sort()).toEqual(expect.arrayContaining(['CURRENT', 'L0_000001.sst']));
     const second = await runCli([init(), request(2, 'memtable_get', { key: 'kept' }), request(3, 'sstable_flush'), request(4, 'memtable_put', { key: 'x', value: 1 }), request(5, 'sstable_flush')], {
       args: ['--data-dir', dataDir],
     });

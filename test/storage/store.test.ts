@@ -7,11 +7,13 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isLockFileName } from '../../src/storage/env/dirLock.js';
 import { nodeFileSystem } from '../../src/storage/env/fileSystem.js';
-import { compareKeys } from '../../src/storage/keyOrder.js';
 import { newReaderCaches } from '../../src/storage/sstable/reader.js';
 import { Store } from '../../src/storage/store.js';
+import { dropLocksAsIfCrashed } from '../support/crashLocks.js';
 import { gatedSyncs } from '../support/gatedSyncs.js';
+import { applyWrite, modelScan } from '../support/storeModel.js';
 import { useTempDirs } from '../support/tempDirs.js';
 
 const freshDir = useTempDirs('store-test');
@@ -55,14 +57,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'flush' as const }) },
 );
 
-function modelScan(model: Map<string, string>, op: Extract<Op, { kind: 'scan' }>) {
-  const keys = [...model.keys()]
-    .filter((key) => (op.start === undefined || compareKeys(key, op.start) >= 0) && (op.end === undefined || compareKeys(key, op.end) < 0))
-    .sort(compareKeys);
-  const cut = op.limit !== undefined && keys.length > op.limit;
-  const shown = cut ? keys.slice(0, op.limit) : keys;
-  return { entries: shown.map((key) => ({ key, value: model.get(key)! })), ...(cut ? { nextStart: keys[op.limit!] } : {}) };
-}
 
 describe('Store', () => {
   it('agrees with a Map model across active, frozen and SSTable layers, and after reopening, with 2 SSTables open and 200 bytes of blocks cached', async () => {
@@ -82,12 +76,8 @@ describe('Store', () => {
           }
           switch (op.kind) {
             case 'put':
-              store.put(op.key, op.value);
-              model.set(op.key, op.value);
-              break;
             case 'delete':
-              store.delete(op.key);
-              model.delete(op.key);
+              applyWrite(store, model, op);
               break;
             case 'get': {
               const result = store.get(op.key);
@@ -111,7 +101,7 @@ describe('Store', () => {
         store.close();
         expect(openFiles.openCount).toBe(0);
         const reopened = await Store.open({ dir, memtableMaxBytes: 160, maxImmutable: 3, caches });
-        expect(reopened.scan({})).toEqual(modelScan(model, { kind: 'scan' }));
+        expect(reopened.scan({})).toEqual(modelScan(model, {}));
         reopened.close();
       }),
       { numRuns: 60 },
@@ -127,19 +117,15 @@ describe('Store', () => {
         const model = new Map<string, string>();
         for (const op of ops) {
           if (store.writesStalled) store.installFlushed(await store.flushOldest());
-          if (op.kind === 'put') {
-            store.put(op.key, op.value);
-            model.set(op.key, op.value);
-          } else if (op.kind === 'delete') {
-            store.delete(op.key);
-            model.delete(op.key);
-          } else if (op.kind === 'freeze') store.freezeActive();
+          if (op.kind === 'put' || op.kind === 'delete') applyWrite(store, model, op);
+          else if (op.kind === 'freeze') store.freezeActive();
           else if (op.kind === 'flush' && store.frozenCount > 0) store.installFlushed(await store.flushOldest());
           await commit(store);
         }
         // A crash: no close, no flush; only what the WAL and the SSTables hold.
+        dropLocksAsIfCrashed(dir);
         const recovered = await Store.open(options);
-        expect(recovered.scan({})).toEqual(modelScan(model, { kind: 'scan' }));
+        expect(recovered.scan({})).toEqual(modelScan(model, {}));
         for (const key of model.keys()) expect(recovered.get(key).value).toBe(model.get(key));
         recovered.close();
         store.close();
@@ -178,6 +164,7 @@ describe('Store', () => {
     store.put('a', '1');
     store.delete('b');
     await commit(store);
+    dropLocksAsIfCrashed(dir);
     const recovered = await Store.open(options);
     expect(recovered.recovery).toMatchObject({ replayedSegments: 1, replayedRecords: 2, tornTails: [] });
     expect(recovered.get('a')).toMatchObject({ found: true, value: '1', source: 'immutable' });
@@ -204,6 +191,7 @@ describe('Store', () => {
     await store.syncWal();
     expect(store.walUnsynced).toBe(false);
     expect(readFileSync(join(dir, '000002.wal')).length).toBeGreaterThan(0);
+    dropLocksAsIfCrashed(dir);
     const recovered = await Store.open(options);
     expect(recovered.get('a')).toMatchObject({ found: true, value: '1' });
     expect(recovered.get('b')).toMatchObject({ found: true, value: '2' });
@@ -267,7 +255,7 @@ describe('Store', () => {
     expect(store.get('frozen')).toMatchObject({ source: 'immutable', found: true });
     expect(store.get('disk')).toMatchObject({ source: 'sstable', sstableFile: 'L0_000001.sst', found: true });
     store.delete('disk');
-    expect(store.get('disk')).toEqual({ found: false, value: null, source: 'memtable', deletedIn: 'memtable' });
+    expect(store.get('disk')).toMatchObject({ found: false, value: null, source: 'memtable', deletedIn: 'memtable' });
     store.close();
   });
 
@@ -294,7 +282,8 @@ describe('Store', () => {
     writeFileSync(join(dir, 'L0_000007.sst'), 'half a file');
     writeFileSync(join(dir, 'L0_000008.sst.tmp'), 'half a file');
     store = await Store.open({ dir, memtableMaxBytes: 1 << 20, maxImmutable: 4 });
-    expect(readdirSync(dir).sort()).toEqual(['L0_000001.sst', 'MANIFEST']);
+    expect(readdirSync(dir).filter((name) => !isLockFileName(name)).sort()).toEqual(['CURRENT', 'L0_000001.sst', 'MANIFEST-000001']);
+    expect(store.recovery.removedFiles.sort()).toEqual(['L0_000007.sst', 'L0_000008.sst.tmp']);
     store.put('b', '2');
     store.freezeActive();
     const flushed = await store.flushOldest();

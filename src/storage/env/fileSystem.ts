@@ -111,3 +111,13 @@ export const nodeFileSystem: FileSystem = {
   truncateSync: (path, length) => fs.truncateSync(path, length),
   closeSync: (fd) => fs.closeSync(fd),
 };
+
+/** The file's bytes, or null when it does not exist; any other failure rejects. */
+export async function readFileIfExists(fs: FileSystem, path: string): Promise<Buffer | null> {
+  try {
+    return await fs.readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}

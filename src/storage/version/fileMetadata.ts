@@ -8,6 +8,8 @@
  * file really holds (tombstones included); the file is immutable, so these
  * never change.
  */
+import { toSortKey } from '../keyOrder.js';
+import type { SSTableProperties } from '../sstable/writer.js';
 
 /** Levels L0 to L6, as in LevelDB. */
 export const NUM_LEVELS = 7;
@@ -36,4 +38,22 @@ export function totalBytes(files: readonly FileMetadata[]): number {
   let bytes = 0;
   for (const file of files) bytes += file.sizeBytes;
   return bytes;
+}
+
+/**
+ * The metadata of a finished SSTable from what its writer (or its reader's
+ * properties block) says. REQUIRES: properties.entries > 0 (an empty file
+ * has no key range and is never made live).
+ */
+export function fileMetadataFromProperties(number: number, name: string, properties: SSTableProperties): FileMetadata {
+  const { smallestKey, largestKey } = properties;
+  if (smallestKey === null || largestKey === null) throw new Error(`fileMetadataFromProperties: ${name} holds no entries`);
+  return {
+    number,
+    name,
+    smallest: toSortKey(smallestKey),
+    largest: toSortKey(largestKey),
+    sizeBytes: properties.sizeBytes,
+    entries: properties.entries,
+  };
 }

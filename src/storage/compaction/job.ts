@@ -1,0 +1,215 @@
+/**
+ * A compaction's work, after LevelDB's DBImpl::DoCompactionWork: merge the
+ * input files, keep what compactionIterator.ts keeps, write it to new
+ * SSTables of the target level cut where outputCutter.ts says. It runs in a
+ * worker thread (worker.ts) or in-process (tests); the job and its result are
+ * plain structured-cloneable objects for that reason.
+ *
+ * Invariants:
+ *   (1) The job only creates files, named L{targetLevel}_NNNNNN.sst with
+ *       numbers in [fileNumbers.first, fileNumbers.limit), which the main
+ *       thread reserved; it never touches an input file or the MANIFEST.
+ *       Installing the outputs (and deleting the inputs, once the edit that
+ *       drops them is durable) is the caller's (picker.ts compactionEdit).
+ *   (2) When it resolves, every output is fdatasynced, renamed to its final
+ *       name, and the folder fsynced: the outputs are durable before any
+ *       edit can name them. When it rejects, every file it created (temp or
+ *       final) has been unlinked, best effort: nothing changed, nothing is
+ *       lost, and a file left by a crash is named by no version and removed
+ *       at open.
+ *   (3) Merge order is newest first, Version invariant (4): L0 sources as
+ *       one child each, newest first, then a sorted source level as one
+ *       concatenating child, then the target level as one.
+ */
+import { join } from 'node:path';
+import { BlockCache } from '../cache/blockCache.js';
+import { FileHandleCache } from '../cache/fileHandleCache.js';
+import type { FileSystem } from '../env/fileSystem.js';
+import { StorageError } from '../errors.js';
+import type { InternalIterator } from '../iterator.js';
+import { LevelIterator } from '../levelIterator.js';
+import { MergeIterator } from '../mergeIterator.js';
+import { type ReaderCaches, SSTableReader } from '../sstable/reader.js';
+import { writeSSTable } from '../sstable/writer.js';
+import { type FileMetadata, NUM_LEVELS, totalBytes } from '../version/fileMetadata.js';
+import type { Version } from '../version/version.js';
+import { BaseLevelCheck, CompactionIterator, type KeyRange } from './compactionIterator.js';
+import { OutputCutter } from './outputCutter.js';
+import { type Compaction, maxGrandparentOverlapBytes } from './picker.js';
+
+/** What a worker needs to run one compaction: names and numbers only. */
+export interface CompactionJob {
+  /** The store folder. */
+  dir: string;
+  sourceLevel: number;
+  targetLevel: number;
+  /** File names in `dir`. L0: newest first; below: key order. */
+  sourceFiles: string[];
+  /** File names in `dir`, key order. */
+  targetFiles: string[];
+  /** Files of targetLevel + 1 overlapping the inputs, key order (sort keys). */
+  grandparents: Array<{ smallest: string; largest: string; sizeBytes: number }>;
+  /** The key range of every file in the levels below targetLevel, any order: where a tombstone may still shadow something. */
+  deeperRanges: KeyRange[];
+  targetFileBytes: number;
+  maxGrandparentOverlapBytes: number;
+  /** The file numbers this job may use, first <= n < limit, reserved by the main thread (see maxCompactionOutputs). */
+  fileNumbers: { first: number; limit: number };
+}
+
+export interface CompactionJobResult {
+  /** In key order; empty when every entry was dropped. */
+  outputs: FileMetadata[];
+  /** Sizes of all input files. */
+  bytesRead: number;
+  /** Sizes of the outputs. */
+  bytesWritten: number;
+  /** Entries (tombstones included) of all input files. */
+  entriesRead: number;
+  entriesWritten: number;
+  /** Sizes of the source level's input files (write amplification's denominator in SPEC 2b). */
+  sourceBytesRead: number;
+}
+
+/**
+ * How many file numbers to reserve for `compaction`'s job. A cut for size
+ * comes once an output's estimated bytes reach targetFileBytes, and the
+ * estimates of all outputs sum to at most about the input bytes
+ * (outputCutter.ts explains why): at most ceil(inputBytes / target) such
+ * cuts. A cut for grandparent overlap needs a whole grandparent passed since
+ * the last one (its count restarts at 0 and the limit is >= 0): at most one
+ * a grandparent. Plus one for the last output. Should a contrived input
+ * ever need more, the job stops cutting at its last number (outputCutter
+ * invariant 3): that output grows past its target, nothing fails.
+ */
+export function maxCompactionOutputs(compaction: Compaction, targetFileBytes: number): number {
+  const inputBytes = totalBytes(compaction.sourceInputs) + totalBytes(compaction.targetInputs);
+  return Math.ceil(inputBytes / targetFileBytes) + compaction.grandparents.length + 1;
+}
+
+/**
+ * The job for `compaction` (REQUIRES: not a trivial move) picked from
+ * `version`, to write into `dir` with file numbers from `firstFileNumber`
+ * on; the caller must have reserved maxCompactionOutputs numbers there.
+ */
+export function compactionJob(version: Version, compaction: Compaction, options: { dir: string; targetFileBytes: number; firstFileNumber: number }): CompactionJob {
+  if (compaction.trivialMove) throw new Error('compactionJob: a trivial move has no job');
+  const { sourceLevel, targetLevel } = compaction;
+  const deeperRanges: KeyRange[] = [];
+  for (let level = targetLevel + 1; level < NUM_LEVELS; level++) {
+    for (const { smallest, largest } of version.levels[level]) deeperRanges.push({ smallest, largest });
+  }
+  const first = options.firstFileNumber;
+  return {
+    dir: options.dir,
+    sourceLevel,
+    targetLevel,
+    sourceFiles: compaction.sourceInputs.map((file) => file.name),
+    targetFiles: compaction.targetInputs.map((file) => file.name),
+    grandparents: compaction.grandparents.map(({ smallest, largest, sizeBytes }) => ({ smallest, largest, sizeBytes })),
+    deeperRanges,
+    targetFileBytes: options.targetFileBytes,
+    maxGrandparentOverlapBytes: maxGrandparentOverlapBytes(options.targetFileBytes),
+    fileNumbers: { first, limit: first + maxCompactionOutputs(compaction, options.targetFileBytes) },
+  };
+}
+
+/** `L2_000031.sst`: the level an SSTable was written to and its number (SPEC 2b). */
+export function sstableName(level: number, fileNumber: number): string {
+  return `L${level}_${String(fileNumber).padStart(6, '0')}.sst`;
+}
+
+/**
+ * Runs `job` (invariants 1 to 3) and returns its outputs and counts. Input
+ * files are read through `caches` (default: caches of its own, with a
+ * one-block block cache, so a compaction does not evict the blocks reads
+ * need: LevelDB's fill_cache = false). Rejects with the failure, a
+ * StorageError (STORAGE_IO for a file-system refusal, STORAGE_CORRUPTION
+ * for a damaged input), after removing its outputs.
+ */
+export async function runCompactionJob(fs: FileSystem, job: CompactionJob, caches?: ReaderCaches): Promise<CompactionJobResult> {
+  assertJob(job);
+  const readerCaches = caches ?? { files: new FileHandleCache(fs, JOB_MAX_OPEN_FILES), blocks: new BlockCache(0) };
+  const readers = new Map<string, SSTableReader>();
+  const created: string[] = [];
+  try {
+    const open = (name: string): InternalIterator => {
+      const reader = SSTableReader.open(fs, join(job.dir, name), readerCaches);
+      readers.set(name, reader);
+      return reader.iterator();
+    };
+    const levelOf = (names: string[]) => new LevelIterator(names.map(placeholderMetadata), (file) => open(file.name));
+    const children = job.sourceLevel === 0 ? job.sourceFiles.map(open) : [levelOf(job.sourceFiles)];
+    children.push(levelOf(job.targetFiles));
+    const stream = new CompactionIterator(new MergeIterator(children), new BaseLevelCheck(job.deeperRanges));
+    const cutter = new OutputCutter(stream, {
+      targetFileBytes: job.targetFileBytes,
+      maxGrandparentOverlapBytes: job.maxGrandparentOverlapBytes,
+      grandparents: job.grandparents,
+      maxOutputs: job.fileNumbers.limit - job.fileNumbers.first,
+    });
+
+    const outputs: FileMetadata[] = [];
+    for (let slice = cutter.nextSlice(); slice !== null; slice = cutter.nextSlice()) {
+      const number = job.fileNumbers.first + outputs.length;
+      const name = sstableName(job.targetLevel, number);
+      const path = join(job.dir, name);
+      created.push(`${path}.tmp`, path);
+      const properties = await writeSSTable(fs, `${path}.tmp`, slice);
+      await fs.rename(`${path}.tmp`, path);
+      outputs.push({ number, name, smallest: slice.smallest!, largest: slice.largest!, sizeBytes: properties.sizeBytes, entries: properties.entries });
+    }
+    if (outputs.length > 0) await fs.syncDir(job.dir);
+
+    // The merge ran to its end, so every input was opened and read whole.
+    const inputs = [...readers.values()].map((reader) => reader.properties);
+    return {
+      outputs,
+      bytesRead: inputs.reduce((sum, file) => sum + file.sizeBytes, 0),
+      bytesWritten: totalBytes(outputs),
+      entriesRead: inputs.reduce((sum, file) => sum + file.entries, 0),
+      entriesWritten: outputs.reduce((sum, file) => sum + file.entries, 0),
+      sourceBytesRead: job.sourceFiles.reduce((sum, name) => sum + readers.get(name)!.properties.sizeBytes, 0),
+    };
+  } catch (error) {
+    for (const path of created) await fs.unlink(path).catch(() => undefined);
+    throw asStorageError(error, job);
+  } finally {
+    for (const reader of readers.values()) {
+      try {
+        reader.close();
+      } catch {
+        // Only a descriptor's close failed; the result (or the failure) stands.
+      }
+    }
+  }
+}
+
+// Implementation details follow.
+
+/** Descriptors a job keeps open when it has caches of its own (inputs are opened as the merge reaches them). */
+const JOB_MAX_OPEN_FILES = 64;
+
+/**
+ * LevelIterator places files by their key ranges only to seek; a compaction
+ * walks from the first, so the names (in key order) are all it needs.
+ */
+function placeholderMetadata(name: string): FileMetadata {
+  return { number: 0, name, smallest: '', largest: '', sizeBytes: 0, entries: 0 };
+}
+
+function assertJob(job: CompactionJob): void {
+  const { first, limit } = job.fileNumbers;
+  if (job.targetLevel !== job.sourceLevel + 1 || job.targetLevel >= NUM_LEVELS) throw new RangeError(`compaction job: L${job.sourceLevel} to L${job.targetLevel}`);
+  if (!(Number.isSafeInteger(first) && Number.isSafeInteger(limit) && limit > first)) throw new RangeError('compaction job: no file numbers reserved');
+  if (!(job.targetFileBytes > 0)) throw new RangeError('compaction job: targetFileBytes must be positive');
+  if (job.sourceFiles.length === 0) throw new RangeError('compaction job: no source files');
+}
+
+/** A file-system refusal becomes STORAGE_IO with the errno code in its message; a StorageError passes as is. */
+function asStorageError(error: unknown, job: CompactionJob): unknown {
+  if (error instanceof StorageError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string') return error;
+  return new StorageError('STORAGE_IO', `compaction L${job.sourceLevel} to L${job.targetLevel}: ${(error as Error).message}`, { cause: error });
+}
