@@ -6,8 +6,10 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../protocol/envelope.js';
 import type { FileSystem } from '../storage/env/fileSystem.js';
 import type { ReaderCaches } from '../storage/sstable/reader.js';
-import type { CompactionResult } from '../storage/compaction/result.js';
-import type { CompactionOptions, PickedCompaction, Store } from '../storage/store.js';
+import type { CompactionOptions, CompactionResult } from '../storage/compaction/compactor.js';
+import type { Compaction } from '../storage/compaction/picker.js';
+import type { CompactionRunner } from '../storage/compaction/runner.js';
+import type { Store } from '../storage/store.js';
 import type { HeldBatch } from './outbox.js';
 
 export interface NodeOptions {
@@ -22,14 +24,20 @@ export interface NodeOptions {
   wal?: { sync: boolean };
   /** Level targets and triggers; `mode: 'manual'` leaves compaction to lsm_compact. */
   compaction: CompactionOptions;
+  /** Where compaction jobs run (the CLI: one worker thread for the process); default: each store in-process. */
+  compactionRunner?: CompactionRunner;
   /** The process-wide cap on hosted nodes, checked when an init would open this node's store. */
   nodeLimit?: NodeLimit;
   /**
-   * Awaited after each flush is written and before it is installed; replay
-   * uses it to install flushes at the same point of the input as the logged run.
+   * Awaited after each flush or compaction is written and before it is
+   * installed; replay uses it to install both at the same point of the input
+   * as the logged run.
    */
-  holdFlush?: (nodeId: string) => Promise<void>;
+  holdInstall?: (nodeId: string, kind: InstallKind) => Promise<void>;
 }
+
+/** What a node installs in the background: a flushed MemTable, or a compaction's result. */
+export type InstallKind = 'flush' | 'compaction';
 
 /** How many nodes one process may host: those whose store is open or opening count. */
 export interface NodeLimit {
@@ -55,7 +63,7 @@ export interface CompactWaiter {
 
 /** The compaction under way: what was picked (null: the waited-for level was empty) and for whom. */
 export interface RunningCompaction {
-  picked: PickedCompaction | null;
+  picked: Compaction | null;
   /** It is a step of `compactWaiter`, not an automatic one. */
   forWaiter: boolean;
 }

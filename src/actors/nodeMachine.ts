@@ -41,8 +41,9 @@
  */
 import { join } from 'node:path';
 import { assign, fromPromise, setup } from 'xstate';
-import type { CompactionResult } from '../storage/compaction/result.js';
-import { Store, type FlushedTable, type PickedCompaction, type StoreOptions } from '../storage/store.js';
+import { type CompactionResult, inputNames } from '../storage/compaction/compactor.js';
+import type { Compaction } from '../storage/compaction/picker.js';
+import { Store, type FlushedTable, type StoreOptions } from '../storage/store.js';
 import type { NodeContext, NodeEvent, NodeInput, Output } from './nodeContext.js';
 import { releaseSynced, type Served, startSyncing, syncInFlight } from './outbox.js';
 import {
@@ -62,6 +63,9 @@ export function retryDelayMs(failures: number): number {
 
 /** How long a serving pass that meets a write waits while L0 is at --l0-slowdown-trigger (LevelDB: 1 ms). */
 export const SLOWDOWN_DELAY_MS = 1;
+
+/** An invoked actor's failure, as the params of the actions that handle it. */
+const errorOf = ({ event }: { event: { error: unknown } }): unknown => event.error;
 
 /** The context update for a serving pass: its changes, and its replies appended to the output of the macrostep of `cause`. */
 function withOutput(context: NodeContext, cause: Output['cause'], served: Served): Partial<NodeContext> {
@@ -83,8 +87,8 @@ export const nodeMachine = setup({
       await input.hold?.();
       return flushed;
     }),
-    compact: fromPromise<CompactionResult, { store: Store; compaction: PickedCompaction | null }>(({ input }) =>
-      input.store.compact(input.compaction),
+    compact: fromPromise<CompactionResult, { store: Store; compaction: Compaction | null; hold?: () => Promise<void> }>(({ input }) =>
+      input.store.compact(input.compaction, input.hold),
     ),
     syncWal: fromPromise<void, { store: Store }>(({ input }) => input.store.syncWal()),
   },
@@ -160,7 +164,7 @@ export const nodeMachine = setup({
         {
           source_level: compaction.sourceLevel,
           target_level: compaction.targetLevel,
-          inputs: compaction.inputNames,
+          inputs: inputNames(compaction),
           trivial_move: compaction.trivialMove,
           manual: context.compaction!.forWaiter,
         },
@@ -264,6 +268,7 @@ export const nodeMachine = setup({
           caches: context.options.caches,
           wal: context.options.wal,
           compaction: context.options.compaction,
+          compactionRunner: context.options.compactionRunner,
         }),
         onDone: {
           target: 'open',
@@ -275,8 +280,8 @@ export const nodeMachine = setup({
         onError: {
           target: 'uninitialized',
           actions: [
-            { type: 'logInitFailure', params: ({ event }) => event.error },
-            { type: 'failInit', params: ({ event }) => event.error },
+            { type: 'logInitFailure', params: errorOf },
+            { type: 'failInit', params: errorOf },
           ],
         },
       },
@@ -297,8 +302,8 @@ export const nodeMachine = setup({
                 id: 'flush',
                 src: 'flushOldest',
                 input: ({ context }) => {
-                  const { holdFlush } = context.options;
-                  return { store: context.store!, hold: holdFlush && (() => holdFlush(context.nodeId)) };
+                  const { holdInstall } = context.options;
+                  return { store: context.store!, hold: holdInstall && (() => holdInstall(context.nodeId, 'flush')) };
                 },
                 onDone: {
                   target: 'idle',
@@ -312,7 +317,7 @@ export const nodeMachine = setup({
                 },
                 onError: {
                   target: 'backoff',
-                  actions: ['countFlushFailure', { type: 'logFlushFailure', params: ({ event }) => event.error }],
+                  actions: ['countFlushFailure', { type: 'logFlushFailure', params: errorOf }],
                 },
               },
             },
@@ -336,7 +341,10 @@ export const nodeMachine = setup({
               invoke: {
                 id: 'compaction',
                 src: 'compact',
-                input: ({ context }) => ({ store: context.store!, compaction: context.compaction!.picked }),
+                input: ({ context }) => {
+                  const { holdInstall } = context.options;
+                  return { store: context.store!, compaction: context.compaction!.picked, hold: holdInstall && (() => holdInstall(context.nodeId, 'compaction')) };
+                },
                 onDone: {
                   target: 'idle',
                   actions: [
@@ -352,16 +360,16 @@ export const nodeMachine = setup({
                     target: 'idle',
                     actions: [
                       'countCompactionFailure',
-                      { type: 'logCompactionFailure', params: ({ event }) => event.error },
+                      { type: 'logCompactionFailure', params: errorOf },
                       'clearCompaction',
-                      { type: 'failCompactWaiter', params: ({ event }) => event.error },
+                      { type: 'failCompactWaiter', params: errorOf },
                       'serveReady',
                       'startWalSync',
                     ],
                   },
                   {
                     target: 'backoff',
-                    actions: ['countCompactionFailure', { type: 'logCompactionFailure', params: ({ event }) => event.error }, 'clearCompaction'],
+                    actions: ['countCompactionFailure', { type: 'logCompactionFailure', params: errorOf }, 'clearCompaction'],
                   },
                 ],
               },

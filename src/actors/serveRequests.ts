@@ -15,7 +15,7 @@ import { ErrorCode, MaelstromError } from '../protocol/errors.js';
 import { sameJsonValue } from '../protocol/jsonEquality.js';
 import { RawJson } from '../protocol/rawJson.js';
 import { type Request, parseRequest } from '../protocol/requests.js';
-import type { CompactionResult } from '../storage/compaction/result.js';
+import type { CompactionResult } from '../storage/compaction/compactor.js';
 import type { FlushedTable, Store } from '../storage/store.js';
 import { type CompactWaiter, type NodeContext, servingState } from './nodeContext.js';
 import { deliver, Outbox, type ReplyBody, type Served } from './outbox.js';
@@ -279,7 +279,7 @@ function answer(context: NodeContext, store: Store, request: Request): ReplyBody
       return {
         type: 'lsm_compact_status_ok',
         pending_compactions: status.pendingCompactions,
-        running: running == null ? null : { source_level: running.sourceLevel, target_level: running.targetLevel, sstables: running.inputNames.length },
+        running: running == null ? null : { source_level: running.sourceLevel, target_level: running.targetLevel, sstables: running.sourceInputs.length + running.targetInputs.length },
         total_compactions: status.totalCompactions,
         total_bytes_compacted: status.totalBytesCompacted,
         write_amplification: ratio(status.writeAmplification),

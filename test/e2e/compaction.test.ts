@@ -139,7 +139,8 @@ describe('lsm_compact (manual)', () => {
     expect(kept[1].files).toEqual([expect.objectContaining({ smallest: 'k5', largest: 'k5', entries: 1 })]);
     expect(kept[2].files).toEqual([expect.objectContaining({ smallest: 'k5', largest: 'k9', entries: 5 })]);
     expect(replyTo(result, 107)).toMatchObject({ found: false, value: null });
-    expect(replyTo(result, 108)).toMatchObject({ found: false, value: null, found_at: null });
+    // A tombstone answers the read: found_at names where it stopped (L1), and the L2 file below is not consulted.
+    expect(replyTo(result, 108)).toMatchObject({ found: false, value: null, found_at: 'L1', levels_checked: 2, files_checked: 1 });
     expect(replyTo(result, 109)).toMatchObject({ sstables_merged: 2, new_sstables: 1, keys_deduplicated: 2 });
     const dropped = levelsOf(replyTo(result, 110));
     expect(dropped[1].sstables).toBe(0);
