@@ -8,7 +8,7 @@
  *                                         writing --onError--> backoff --after--> writing
  *     compaction:  idle --[compaction wanted]--> running --onDone--> idle
  *                                                running --onError--> backoff --after--> idle
- *     writes:      flowing --[slowed]--> delayed --after slowdownDelay--> flowing
+ *     writes:      flowing --[slowed]--> delayed --onDone (a 1 ms pause)--> flowing
  *
  * `recovering` opens the Store: reads the MANIFEST, opens SSTables and
  * replays WAL segments; damage it must not paper over fails the init (13).
@@ -28,7 +28,7 @@
  *   auto) the one LevelDB's score picks. A failed automatic compaction is
  *   retried with backoff; its inputs are untouched, so nothing is lost.
  * - `writes` slows writes while L0 holds --l0-slowdown-trigger files: each
- *   serving pass that meets a write first waits slowdownDelay (LevelDB's
+ *   serving pass that meets a write first waits SLOWDOWN_DELAY_MS (LevelDB's
  *   1 ms a write group), so compaction gets the second core back.
  *   At --l0-stop-trigger, or with a full frozen queue, writes wait outright
  *   (Store.writesStalled): nothing is refused, stdin pauses.
@@ -91,6 +91,10 @@ export const nodeMachine = setup({
       input.store.compact(input.compaction, input.hold),
     ),
     syncWal: fromPromise<void, { store: Store }>(({ input }) => input.store.syncWal()),
+    // A timer as an invoked actor rather than `after`: xstate reuses one event object for every
+    // firing of a state's `after`, and replies are appended to the output of their cause (withOutput),
+    // so a serving pass on a reused event would send the last one's replies again.
+    pause: fromPromise<void, number>(({ input }) => new Promise((resolve) => setTimeout(resolve, input))),
   },
   actions: {
     enqueueRequests: assign({
@@ -221,7 +225,6 @@ export const nodeMachine = setup({
   delays: {
     flushRetry: ({ context }) => retryDelayMs(context.flushFailures),
     compactionRetry: ({ context }) => retryDelayMs(context.compactionFailures),
-    slowdownDelay: SLOWDOWN_DELAY_MS,
   },
 }).createMachine({
   id: 'node',
@@ -386,7 +389,12 @@ export const nodeMachine = setup({
               always: { guard: 'writesDelayed', target: 'delayed' },
             },
             delayed: {
-              after: { slowdownDelay: { target: 'flowing', actions: ['releaseWrites', 'serveReady', 'startWalSync'] } },
+              invoke: {
+                id: 'slowdown',
+                src: 'pause',
+                input: SLOWDOWN_DELAY_MS,
+                onDone: { target: 'flowing', actions: ['releaseWrites', 'serveReady', 'startWalSync'] },
+              },
             },
           },
         },

@@ -212,7 +212,8 @@ describe('the node machine diagram', () => {
     expect(text).toContain('open_compaction_running : invoke compact');
     expect(text).toContain('open_compaction_idle --> open_compaction_running : [autoCompactionDue]');
     expect(text).toContain('open_compaction_running --> open_compaction_backoff : onError');
-    expect(text).toContain('open_writes_delayed --> open_writes_flowing : after slowdownDelay');
+    expect(text).toContain('open_writes_delayed : invoke pause');
+    expect(text).toContain('open_writes_delayed --> open_writes_flowing : onDone');
     expect(text).toMatch(/state "flush" as open_flush \{[^]*--\n\s*state "compaction" as open_compaction/);
   });
 
