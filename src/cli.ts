@@ -15,6 +15,7 @@ import { parseReplayLog, replay } from './replay.js';
 import { DataRootError, prepareDataRoot } from './storage/env/dataRoot.js';
 import { faultInjectingFileSystem, planFromFile } from './storage/env/faultInjection.js';
 import { type FileSystem, nodeFileSystem } from './storage/env/fileSystem.js';
+import { workerRunner } from './storage/compaction/runner.js';
 import { newReaderCaches } from './storage/sstable/reader.js';
 import { isTool, runTool } from './tools/commands.js';
 
@@ -97,9 +98,10 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
     inspection = await startStatelyInspection(config.inspect, log);
   }
   log.info(
-    { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles, block_cache_bytes: config.blockCacheBytes },
+    { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles, block_cache_bytes: config.blockCacheBytes, compaction: config.compaction },
     'starting',
   );
+  const compactionRunner = workerRunner();
   try {
     await runNodes({
       input: process.stdin,
@@ -115,10 +117,14 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
         caches: newReaderCaches(fs, config.maxOpenFiles, config.blockCacheBytes),
         // Without --data-dir nothing outlives the process, so there is nothing to log ahead for.
         wal: temporary ? undefined : { sync: config.sync === 'always' },
+        compaction: config.compaction,
+        // One worker thread merges for every node of the process, off the main thread.
+        compactionRunner,
       },
       inspect: inspection && ((event) => inspection.inspect(event)),
     });
   } finally {
+    await compactionRunner.close();
     if (inspection) {
       await inspection.stop();
       // The inspector's client may still hold a reconnect timer; do not let it keep us alive.
@@ -153,7 +159,24 @@ async function runReplay(command: Extract<Config['command'], { kind: 'replay' }>
     maxNodes: plan.settings.maxNodes ?? config.maxNodes,
   };
   log.info({ log_file: logFile, batches: plan.batches.length, memtable_max_bytes: settings.memtableMaxBytes, max_immutable: settings.maxImmutable }, 'replaying');
-  await replay(plan, { output: process.stdout, log, dataRoot, fs, maxLineBytes: config.maxLineBytes, maxOpenFiles: config.maxOpenFiles, blockCacheBytes: config.blockCacheBytes, ...settings });
+  const compactionRunner = workerRunner();
+  try {
+    await replay(plan, {
+      output: process.stdout,
+      log,
+      dataRoot,
+      fs,
+      maxLineBytes: config.maxLineBytes,
+      maxOpenFiles: config.maxOpenFiles,
+      blockCacheBytes: config.blockCacheBytes,
+      ...settings,
+      // The logged run's; a node older than compaction never compacted, so neither does its replay.
+      compaction: plan.settings.compaction ?? { ...config.compaction, mode: 'manual' },
+      compactionRunner,
+    });
+  } finally {
+    await compactionRunner.close();
+  }
   return 0;
 }
 

@@ -34,6 +34,8 @@ export interface LoggedRunSettings {
   memtableMaxBytes?: number;
   maxImmutable?: number;
   maxNodes?: number;
+  /** Absent from logs of nodes that predate compaction (they never compacted). */
+  compaction?: CompactionConfig;
 }
 
 export interface Config {

@@ -2,11 +2,22 @@
  * `memtable-node replay LOGFILE`: reproduces a run from its debug log.
  *
  * A node run at `--log-level debug` logs every line it receives (with the
- * number of the stdin batch it came in) and every flush it installs (with the
- * batch count at that moment). Replay feeds the same lines, cut into the same
- * batches, to a fresh node with the same settings, and holds each flush until
- * the input reaches the point where the logged run installed it, so reads see
- * the same layers and the replies come out the same, byte for byte.
+ * number of the stdin batch it came in) and every flush and compaction it
+ * installs (with the batch count at that moment). Replay feeds the same
+ * lines, cut into the same batches, to a fresh node with the same settings,
+ * and holds each install until the input reaches the point where the logged
+ * run installed it, so reads see the same layers and the replies come out
+ * the same, byte for byte.
+ *
+ * Flushes are exact: a MemTable freezes at the same write in both runs, and
+ * the input waits for each flush the logged run installed before it.
+ * Compactions are held the same way but the input does not wait for them:
+ * when a background compaction picked its inputs depends on timing (which of
+ * a flush and the previous compaction finished first), so the replay may
+ * pick differently, and waiting for a compaction it never starts would hang.
+ * With --compaction auto, replies that report the file layout
+ * (memtable_stats, lsm_*, sstable_file) may therefore differ; values never
+ * do.
  *
  * It reproduces runs that started from an empty store (no --data-dir, or an
  * empty one): what a data folder held before the run is not in the log. The
@@ -18,14 +29,17 @@ import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { runNodes } from './actors/runtime.js';
 import type { LoggedRunSettings } from './config.js';
+import type { InstallKind } from './actors/nodeContext.js';
+import type { CompactionOptions } from './storage/compaction/compactor.js';
+import type { CompactionRunner } from './storage/compaction/runner.js';
 import type { FileSystem } from './storage/env/fileSystem.js';
 import { newReaderCaches } from './storage/sstable/reader.js';
 
 export interface ReplayPlan {
   /** The logged run's batches in order, each with the lines received in it. */
   batches: Array<{ batch: number; lines: string[] }>;
-  /** Per node id, the batch count at each flush install, in order. */
-  flushInstalls: Map<string, number[]>;
+  /** Per node id and kind (installKey), the batch count at each install, in order. */
+  installs: Map<string, number[]>;
   /** Settings from the run's `starting` log line, when present. */
   settings: LoggedRunSettings;
   /** Process ids other than the replayed one found in the log (several runs appended to one file). */
@@ -34,11 +48,26 @@ export interface ReplayPlan {
   nonEmptyStores: string[];
 }
 
+/** The key of a node's installs of one kind in ReplayPlan.installs. */
+function installKey(nodeId: string, kind: InstallKind): string {
+  return `${kind} ${nodeId}`;
+}
+
+const INSTALL_LOGS: Partial<Record<string, InstallKind>> = { 'flush installed': 'flush', 'compaction installed': 'compaction' };
+
 type LogEntry = { msg?: string; pid?: number; batch?: number; line?: string; node_id?: string; [key: string]: unknown };
+
+/** True iff `value` is a 'starting' line's compaction settings (CompactionOptions). */
+function isCompactionOptions(value: unknown): value is CompactionOptions {
+  if (typeof value !== 'object' || value === null) return false;
+  const options = value as Record<string, unknown>;
+  const counts = ['levelBaseBytes', 'levelMultiplier', 'targetFileBytes', 'l0CompactionTrigger', 'l0SlowdownTrigger', 'l0StopTrigger'];
+  return (options.mode === 'auto' || options.mode === 'manual') && counts.every((field) => Number.isSafeInteger(options[field]));
+}
 
 /** Reads a pino JSON log (one run; with several, the first one's lines). Non-JSON lines are ignored. */
 export function parseReplayLog(text: string): ReplayPlan {
-  const plan: ReplayPlan = { batches: [], flushInstalls: new Map(), settings: {}, otherPids: [], nonEmptyStores: [] };
+  const plan: ReplayPlan = { batches: [], installs: new Map(), settings: {}, otherPids: [], nonEmptyStores: [] };
   let pid: number | undefined;
   for (const raw of text.split('\n')) {
     let entry: LogEntry;
@@ -57,16 +86,18 @@ export function parseReplayLog(text: string): ReplayPlan {
       if (typeof entry.memtable_max_bytes === 'number') plan.settings.memtableMaxBytes = entry.memtable_max_bytes;
       if (typeof entry.max_immutable === 'number') plan.settings.maxImmutable = entry.max_immutable;
       if (typeof entry.max_nodes === 'number') plan.settings.maxNodes = entry.max_nodes;
+      if (isCompactionOptions(entry.compaction)) plan.settings.compaction = entry.compaction;
     } else if (entry.msg === 'store open' && typeof entry.node_id === 'string') {
       if (Number(entry.sstables) > 0 || Number(entry.wal_records_replayed) > 0) plan.nonEmptyStores.push(entry.node_id);
     } else if (entry.msg === 'received' && typeof entry.line === 'string' && typeof entry.batch === 'number') {
       const last = plan.batches[plan.batches.length - 1];
       if (last?.batch === entry.batch) last.lines.push(entry.line);
       else plan.batches.push({ batch: entry.batch, lines: [entry.line] });
-    } else if (entry.msg === 'flush installed' && typeof entry.node_id === 'string' && typeof entry.batch === 'number') {
-      const installs = plan.flushInstalls.get(entry.node_id) ?? [];
+    } else if (INSTALL_LOGS[entry.msg ?? ''] !== undefined && typeof entry.node_id === 'string' && typeof entry.batch === 'number') {
+      const key = installKey(entry.node_id, INSTALL_LOGS[entry.msg!]!);
+      const installs = plan.installs.get(key) ?? [];
       installs.push(entry.batch);
-      plan.flushInstalls.set(entry.node_id, installs);
+      plan.installs.set(key, installs);
     }
   }
   return plan;
@@ -83,9 +114,11 @@ export interface ReplayOptions {
   maxNodes: number;
   maxOpenFiles: number;
   blockCacheBytes: number;
+  compaction: CompactionOptions;
+  compactionRunner: CompactionRunner;
 }
 
-/** Feeds the plan's batches to fresh nodes, keeping flush installs where the log had them. */
+/** Feeds the plan's batches to fresh nodes, keeping flush and compaction installs where the log had them. */
 export async function replay(plan: ReplayPlan, options: ReplayOptions): Promise<void> {
   /** The logged batch number fed last; Infinity once all input is in. */
   let fed = 0;
@@ -99,21 +132,21 @@ export async function replay(plan: ReplayPlan, options: ReplayOptions): Promise<
     while (!condition()) await new Promise<void>((resolve) => waiters.push(resolve));
   };
 
-  const holdFlush = async (nodeId: string): Promise<void> => {
-    const index = held.get(nodeId) ?? 0;
-    held.set(nodeId, index + 1);
-    const target = plan.flushInstalls.get(nodeId)?.[index] ?? 0;
+  const holdInstall = async (nodeId: string, kind: InstallKind): Promise<void> => {
+    const key = installKey(nodeId, kind);
+    const index = held.get(key) ?? 0;
+    held.set(key, index + 1);
+    const target = plan.installs.get(key)?.[index] ?? 0;
     await until(() => fed >= target);
     // Let the batch just fed be served first, as it was in the logged run.
     await new Promise((resolve) => setImmediate(resolve));
   };
 
+  const flushInstalls = [...plan.installs].filter(([key]) => key.startsWith('flush '));
   async function* batches(): AsyncGenerator<string> {
     for (const { batch, lines } of plan.batches) {
-      // Every flush the logged run installed before receiving this batch is installed first.
-      await until(() =>
-        [...plan.flushInstalls].every(([nodeId, installs]) => (installed.get(nodeId) ?? 0) >= installs.filter((at) => at < batch).length),
-      );
+      // Every flush the logged run installed before receiving this batch is installed first (compactions: see the top).
+      await until(() => flushInstalls.every(([key, installs]) => (installed.get(key) ?? 0) >= installs.filter((at) => at < batch).length));
       fed = batch;
       changed();
       yield lines.map((line) => `${line}\n`).join('');
@@ -134,10 +167,13 @@ export async function replay(plan: ReplayPlan, options: ReplayOptions): Promise<
       maxImmutable: options.maxImmutable,
       fs: options.fs,
       caches: newReaderCaches(options.fs, options.maxOpenFiles, options.blockCacheBytes),
-      holdFlush,
+      compaction: options.compaction,
+      compactionRunner: options.compactionRunner,
+      holdInstall,
     },
-    onFlushInstalled: (nodeId) => {
-      installed.set(nodeId, (installed.get(nodeId) ?? 0) + 1);
+    onInstalled: (nodeId, kind) => {
+      const key = installKey(nodeId, kind);
+      installed.set(key, (installed.get(key) ?? 0) + 1);
       changed();
     },
   });

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { type Actor, type InspectionEvent, createActor } from 'xstate';
 import type { OutputSink } from '../protocol/outputSink.js';
-import type { NodeContext, NodeOptions } from './nodeContext.js';
+import type { InstallKind, NodeContext, NodeOptions } from './nodeContext.js';
 import { nodeMachine } from './nodeMachine.js';
 import { syncInFlight } from './outbox.js';
 
@@ -28,19 +28,24 @@ export const MAX_WAITING_BATCHES = 16;
  */
 export function caughtUp(snapshot: NodeSnapshot): boolean {
   const { context } = snapshot;
-  if (context.pending.length > 0 || context.flushWaiter !== null) return false;
+  if (context.pending.length > 0 || context.flushWaiter !== null || context.compactWaiter !== null) return false;
   let waiting = 0;
   for (const batch of context.held) if (batch.state === 'waiting') waiting++;
   return waiting < MAX_WAITING_BATCHES;
 }
 
-/** True iff the node has no work under way: caught up, every reply sent, and not opening, syncing or flushing. */
+/**
+ * True iff the node has no work under way: caught up, every reply sent, and
+ * not opening, syncing, flushing or compacting (a flush or compaction
+ * waiting out a retry's backoff counts as idle: it may fail for ever).
+ */
 export function idle(snapshot: NodeSnapshot): boolean {
   return (
     caughtUp(snapshot) &&
     snapshot.context.held.length === 0 &&
     !syncInFlight(snapshot.context.held) &&
-    (snapshot.matches('ready') || snapshot.matches('uninitialized') || snapshot.matches({ flushing: 'backoff' }))
+    (snapshot.matches('uninitialized') ||
+      (!snapshot.matches({ open: { flush: 'writing' } }) && !snapshot.matches({ open: { compaction: 'running' } }) && snapshot.matches('open')))
   );
 }
 
@@ -56,7 +61,11 @@ export function countHosted(actors: Iterable<NodeActor>): number {
   return hosted;
 }
 
-const FLUSH_DONE = /^xstate\.done\.actor\..*flushing\.writing/;
+/** The events of the invoked actors (ids `flush`, `compaction`) that finish by installing a new Version. */
+const INSTALLED: Partial<Record<string, InstallKind>> = {
+  'xstate.done.actor.flush': 'flush',
+  'xstate.done.actor.compaction': 'compaction',
+};
 
 export interface NodeActorOptions {
   nodeId: string;
@@ -69,7 +78,8 @@ export interface NodeActorOptions {
   /** The stdin batch being served, for logs. */
   batches: () => number;
   inspect?: (event: InspectionEvent) => void;
-  onFlushInstalled?: (nodeId: string) => void;
+  /** Told after the node installs a flush or a compaction (replay keeps them where the log had them). */
+  onInstalled?: (nodeId: string, kind: InstallKind) => void;
 }
 
 /**
@@ -92,7 +102,7 @@ function stallLogger(log: Logger): (context: NodeContext) => void {
 }
 
 /** Creates and starts a node actor whose replies go to `sink` and whose transitions are logged. */
-export function startNodeActor({ nodeId, nextMsgId, nodeOptions, log: processLog, sink, batches, inspect: inspector, onFlushInstalled }: NodeActorOptions): NodeActor {
+export function startNodeActor({ nodeId, nextMsgId, nodeOptions, log: processLog, sink, batches, inspect: inspector, onInstalled }: NodeActorOptions): NodeActor {
   const log = processLog.child({ node_id: nodeId });
   let lastState = '';
   // Transitions are logged from inspection events, which carry the event that caused them.
@@ -100,9 +110,10 @@ export function startNodeActor({ nodeId, nextMsgId, nodeOptions, log: processLog
     inspector?.(event);
     if (event.type !== '@xstate.snapshot' || event.actorRef !== actor) return;
     const snapshot = event.snapshot as NodeSnapshot;
-    if (FLUSH_DONE.test(event.event.type)) {
-      log.debug({ batch: batches() }, 'flush installed');
-      onFlushInstalled?.(nodeId);
+    const installed = INSTALLED[event.event.type];
+    if (installed !== undefined) {
+      log.debug({ batch: batches() }, `${installed} installed`);
+      onInstalled?.(nodeId, installed);
     }
     const state = JSON.stringify(snapshot.value);
     if (state === lastState) return;

@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import type { Envelope } from '../protocol/envelope.js';
 import type { FileSystem } from '../storage/env/fileSystem.js';
 import type { ReaderCaches } from '../storage/sstable/reader.js';
+import type { CompactionOptions, CompactionResult } from '../storage/compaction/compactor.js';
+import type { Compaction } from '../storage/compaction/picker.js';
+import type { CompactionRunner } from '../storage/compaction/runner.js';
 import type { Store } from '../storage/store.js';
 import type { HeldBatch } from './outbox.js';
 
@@ -19,14 +22,22 @@ export interface NodeOptions {
   caches?: ReaderCaches;
   /** Write-ahead log, with --data-dir only; `sync` fdatasyncs each group commit. */
   wal?: { sync: boolean };
+  /** Level targets and triggers; `mode: 'manual'` leaves compaction to lsm_compact. */
+  compaction: CompactionOptions;
+  /** Where compaction jobs run (the CLI: one worker thread for the process); default: each store in-process. */
+  compactionRunner?: CompactionRunner;
   /** The process-wide cap on hosted nodes, checked when an init would open this node's store. */
   nodeLimit?: NodeLimit;
   /**
-   * Awaited after each flush is written and before it is installed; replay
-   * uses it to install flushes at the same point of the input as the logged run.
+   * Awaited after each flush or compaction is written and before it is
+   * installed; replay uses it to install both at the same point of the input
+   * as the logged run.
    */
-  holdFlush?: (nodeId: string) => Promise<void>;
+  holdInstall?: (nodeId: string, kind: InstallKind) => Promise<void>;
 }
+
+/** What a node installs in the background: a flushed MemTable, or a compaction's result. */
+export type InstallKind = 'flush' | 'compaction';
 
 /** How many nodes one process may host: those whose store is open or opening count. */
 export interface NodeLimit {
@@ -39,6 +50,22 @@ export interface NodeLimit {
 export interface FlushWaiter {
   envelope: Envelope;
   memtableId: number;
+}
+
+/** An lsm_compact waiting for its steps: one compaction of each source level in `levels`, in order. */
+export interface CompactWaiter {
+  envelope: Envelope;
+  /** Source levels still to compact (each into the level below), in order. */
+  levels: number[];
+  /** What the steps done so far did; the reply sums them. */
+  results: CompactionResult[];
+}
+
+/** The compaction under way: what was picked (null: the waited-for level was empty) and for whom. */
+export interface RunningCompaction {
+  picked: Compaction | null;
+  /** It is a step of `compactWaiter`, not an automatic one. */
+  forWaiter: boolean;
 }
 
 export interface NodeContext {
@@ -54,12 +81,22 @@ export interface NodeContext {
   /** The init being served while the store opens. */
   initRequest: Envelope | null;
   flushWaiter: FlushWaiter | null;
-  /** A write waits at the head of `pending` because the frozen queue is full (set by each serving pass). */
+  compactWaiter: CompactWaiter | null;
+  compaction: RunningCompaction | null;
+  /**
+   * The L0 slowdown (--l0-slowdown-trigger): a serving pass that meets a
+   * write while L0 is slowed stops ('waiting') until the delay is over
+   * ('paid'), then serves on; a pass that served writes starts over ('none').
+   */
+  writeDelay: 'none' | 'waiting' | 'paid';
+  /** A write waits at the head of `pending` because the frozen queue is full or L0 is at its stop trigger (set by each serving pass). */
   writesStalled: boolean;
   /** Served batches whose replies may not leave yet, oldest first: they wait for a WAL sync (outbox.ts); one is in flight iff syncInFlight(held). */
   held: HeldBatch[];
   /** Consecutive failed flushes; drives the retry backoff. */
   flushFailures: number;
+  /** Consecutive failed compactions; drives the retry backoff. */
+  compactionFailures: number;
   /**
    * Replies of the latest macrostep that answered anything (see Output).
    * Replies travel in the context rather than as emitted events because

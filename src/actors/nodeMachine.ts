@@ -1,18 +1,37 @@
 /**
  * The node: one xstate actor per Maelstrom node id.
  *
- *   uninitialized --init--> recovering --store open--> ready <--> flushing
+ *   uninitialized --init--> recovering --store open--> open
+ *
+ *   open (parallel):
+ *     flush:       idle --[hasFrozen]--> writing --onDone--> idle
+ *                                         writing --onError--> backoff --after--> writing
+ *     compaction:  idle --[compaction wanted]--> running --onDone--> idle
+ *                                                running --onError--> backoff --after--> idle
+ *     writes:      flowing --[slowed]--> delayed --onDone (a 1 ms pause)--> flowing
  *
  * `recovering` opens the Store: reads the MANIFEST, opens SSTables and
  * replays WAL segments; damage it must not paper over fails the init (13).
  *
  * Requests are appended to `context.pending` as they arrive and served in
  * order by whichever state can serve them: uninitialized answers 11 (or takes
- * an init), recovering holds everything until the store is open, ready and
- * flushing serve reads and writes. `flushing` writes the oldest frozen
- * MemTable to an SSTable in an invoked promise actor while requests keep
- * being served, and retries with backoff when a flush fails (the MemTable
- * stays in memory, so nothing is lost).
+ * an init), recovering holds everything until the store is open, open serves
+ * reads and writes while its regions work in the background:
+ *
+ * - `flush` writes the oldest frozen MemTable to an L0 SSTable in an invoked
+ *   promise actor and retries with backoff when that fails (the MemTable
+ *   stays in memory, so nothing is lost). It never waits for `compaction`:
+ *   both install their version edits through the MANIFEST, whose appends
+ *   queue, so a flush waits at most for one append.
+ * - `compaction` runs one compaction at a time in the Store's worker thread:
+ *   the steps an `lsm_compact` waits for first, else (with --compaction
+ *   auto) the one LevelDB's score picks. A failed automatic compaction is
+ *   retried with backoff; its inputs are untouched, so nothing is lost.
+ * - `writes` slows writes while L0 holds --l0-slowdown-trigger files: each
+ *   serving pass that meets a write first waits SLOWDOWN_DELAY_MS (LevelDB's
+ *   1 ms a write group), so compaction gets the second core back.
+ *   At --l0-stop-trigger, or with a full frozen queue, writes wait outright
+ *   (Store.writesStalled): nothing is refused, stdin pauses.
  *
  * Replies leave through `context.output`, in arrival order: every action is
  * a plain `assign` that appends its replies to the output of its macrostep
@@ -22,15 +41,31 @@
  */
 import { join } from 'node:path';
 import { assign, fromPromise, setup } from 'xstate';
+import { type CompactionResult, inputNames } from '../storage/compaction/compactor.js';
+import type { Compaction } from '../storage/compaction/picker.js';
 import { Store, type FlushedTable, type StoreOptions } from '../storage/store.js';
 import type { NodeContext, NodeEvent, NodeInput, Output } from './nodeContext.js';
 import { releaseSynced, type Served, startSyncing, syncInFlight } from './outbox.js';
-import { answerFlushWaiter, completeInit, failInit, serveReady, serveUninitialized } from './serveRequests.js';
+import {
+  answerCompactWaiter,
+  answerFlushWaiter,
+  completeInit,
+  failCompactWaiter,
+  failInit,
+  serveReady,
+  serveUninitialized,
+} from './serveRequests.js';
 
-/** Retry delay after the n-th consecutive failed flush: 100 ms doubling, at most 5 s. */
-export function flushRetryDelayMs(failures: number): number {
+/** Retry delay after the n-th consecutive failure of a flush or a compaction: 100 ms doubling, at most 5 s. */
+export function retryDelayMs(failures: number): number {
   return Math.min(100 * 2 ** Math.max(0, failures - 1), 5000);
 }
+
+/** How long a serving pass that meets a write waits while L0 is at --l0-slowdown-trigger (LevelDB: 1 ms). */
+export const SLOWDOWN_DELAY_MS = 1;
+
+/** An invoked actor's failure, as the params of the actions that handle it. */
+const errorOf = ({ event }: { event: { error: unknown } }): unknown => event.error;
 
 /** The context update for a serving pass: its changes, and its replies appended to the output of the macrostep of `cause`. */
 function withOutput(context: NodeContext, cause: Output['cause'], served: Served): Partial<NodeContext> {
@@ -52,7 +87,14 @@ export const nodeMachine = setup({
       await input.hold?.();
       return flushed;
     }),
+    compact: fromPromise<CompactionResult, { store: Store; compaction: Compaction | null; hold?: () => Promise<void> }>(({ input }) =>
+      input.store.compact(input.compaction, input.hold),
+    ),
     syncWal: fromPromise<void, { store: Store }>(({ input }) => input.store.syncWal()),
+    // A timer as an invoked actor rather than `after`: xstate reuses one event object for every
+    // firing of a state's `after`, and replies are appended to the output of their cause (withOutput),
+    // so a serving pass on a reused event would send the last one's replies again.
+    pause: fromPromise<void, number>(({ input }) => new Promise((resolve) => setTimeout(resolve, input))),
   },
   actions: {
     enqueueRequests: assign({
@@ -72,8 +114,7 @@ export const nodeMachine = setup({
       const error = event.type === 'xstate.error.actor.walSync' ? event.error : undefined;
       return withOutput(context, event, releaseSynced(context, error));
     }),
-    completeInit: assign(({ context, event }) => {
-      const store = (event as unknown as { output: Store }).output;
+    logStoreOpen: ({ context }, store: Store) => {
       const { recovery } = store;
       for (const torn of recovery.tornTails) {
         context.log.warn({ file: torn.file, valid_bytes: torn.validBytes, torn_bytes: torn.tornBytes }, 'WAL torn tail cut off; records before it kept');
@@ -95,39 +136,95 @@ export const nodeMachine = setup({
         },
         'store open',
       );
-      return withOutput(context, event, completeInit(context, store));
-    }),
-    failInit: assign(({ context, event }) => {
-      const error = (event as unknown as { error: unknown }).error;
-      context.log.error({ err: error }, 'store failed to open');
-      return withOutput(context, event, failInit(context, error));
-    }),
-    installFlushed: assign(({ context, event }) => {
-      const flushed = (event as unknown as { output: FlushedTable }).output;
-      context.store!.installFlushed(flushed);
-      context.log.info(
-        { file: flushed.file, entries: flushed.properties.entries, bytes: flushed.properties.sizeBytes },
-        'flushed',
-      );
-      return { ...withOutput(context, event, answerFlushWaiter(context, flushed)), flushFailures: 0 };
-    }),
-    countFlushFailure: assign({
-      flushFailures: ({ context, event }) => {
-        const failures = context.flushFailures + 1;
-        context.log.error(
-          { err: (event as unknown as { error: unknown }).error, failures, retry_ms: flushRetryDelayMs(failures) },
-          'flush failed; MemTable kept, will retry',
-        );
-        return failures;
+    },
+    completeInit: assign(({ context, event }, store: Store) => withOutput(context, event, completeInit(context, store))),
+    logInitFailure: ({ context }, error: unknown) => context.log.error({ err: error }, 'store failed to open'),
+    failInit: assign(({ context, event }, error: unknown) => withOutput(context, event, failInit(context, error))),
+    installFlushed: ({ context }, flushed: FlushedTable) => context.store!.installFlushed(flushed),
+    logFlushed: ({ context }, flushed: FlushedTable) => {
+      context.log.info({ file: flushed.file, entries: flushed.properties.entries, bytes: flushed.properties.sizeBytes }, 'flushed');
+    },
+    answerFlushWaiter: assign(({ context, event }, flushed: FlushedTable) => ({
+      ...withOutput(context, event, answerFlushWaiter(context, flushed)),
+      flushFailures: 0,
+    })),
+    countFlushFailure: assign({ flushFailures: ({ context }) => context.flushFailures + 1 }),
+    logFlushFailure: ({ context }, error: unknown) => {
+      context.log.error({ err: error, failures: context.flushFailures, retry_ms: retryDelayMs(context.flushFailures) }, 'flush failed; MemTable kept, will retry');
+    },
+    // Picks what `running` compacts: the next step an lsm_compact waits for, else LevelDB's choice.
+    pickCompaction: assign({
+      compaction: ({ context }) => {
+        const store = context.store!;
+        const waiter = context.compactWaiter;
+        if (waiter !== null) return { picked: store.pickLevelCompaction(waiter.levels[0]), forWaiter: true };
+        return { picked: store.pickCompaction(), forWaiter: false };
       },
     }),
+    logCompactionStarted: ({ context }) => {
+      const compaction = context.compaction?.picked;
+      if (compaction == null) return;
+      context.log.info(
+        {
+          source_level: compaction.sourceLevel,
+          target_level: compaction.targetLevel,
+          inputs: inputNames(compaction),
+          trivial_move: compaction.trivialMove,
+          manual: context.compaction!.forWaiter,
+        },
+        'compaction started',
+      );
+    },
+    logCompactionFinished: ({ context }, result: CompactionResult) => {
+      if (result.sstablesMerged === 0) return;
+      context.log.info(
+        {
+          source_level: result.sourceLevel,
+          target_level: result.targetLevel,
+          inputs: result.inputs,
+          outputs: result.outputs,
+          trivial_move: result.trivialMove,
+          bytes_read: result.bytesRead,
+          bytes: result.bytesWritten,
+          keys_deduplicated: result.keysDeduplicated,
+          ms: result.ms,
+        },
+        'compaction finished',
+      );
+    },
+    // A compaction ended: the step an lsm_compact waits for counts, and the reply leaves once none is left.
+    finishCompaction: assign(({ context }, result: CompactionResult) => {
+      const update: Partial<NodeContext> = { compaction: null, compactionFailures: 0 };
+      const waiter = context.compactWaiter;
+      if (waiter === null || !context.compaction!.forWaiter) return update;
+      return { ...update, compactWaiter: { ...waiter, levels: waiter.levels.slice(1), results: [...waiter.results, result] } };
+    }),
+    answerCompactWaiter: assign(({ context, event }) => withOutput(context, event, answerCompactWaiter(context))),
+    countCompactionFailure: assign({ compactionFailures: ({ context }) => context.compactionFailures + 1 }),
+    clearCompaction: assign({ compaction: null }),
+    logCompactionFailure: ({ context }, error: unknown) => {
+      const retry = !context.compaction!.forWaiter;
+      context.log.error(
+        { err: error, failures: context.compactionFailures, ...(retry ? { retry_ms: retryDelayMs(context.compactionFailures) } : {}) },
+        retry ? 'compaction failed; inputs kept, will retry' : 'manual compaction failed; inputs kept',
+      );
+    },
+    // A failed step of an lsm_compact answers it 13 (it may be sent again); automatic ones retry.
+    failCompactWaiter: assign(({ context, event }, error: unknown) => withOutput(context, event, failCompactWaiter(context, error))),
+    releaseWrites: assign({ writeDelay: 'paid' as const }),
   },
   guards: {
     initRequested: ({ context }) => context.initRequest !== null,
     hasFrozen: ({ context }) => context.store!.frozenCount > 0,
+    compactWaiterDone: ({ context }) => context.compactWaiter !== null && context.compactWaiter.levels.length === 0,
+    compactStepWaiting: ({ context }) => context.compactWaiter !== null,
+    runningForWaiter: ({ context }) => context.compaction?.forWaiter === true,
+    autoCompactionDue: ({ context }) => context.options.compaction.mode === 'auto' && context.store!.compactionDue(),
+    writesDelayed: ({ context }) => context.writeDelay === 'waiting',
   },
   delays: {
-    flushRetry: ({ context }) => flushRetryDelayMs(context.flushFailures),
+    flushRetry: ({ context }) => retryDelayMs(context.flushFailures),
+    compactionRetry: ({ context }) => retryDelayMs(context.compactionFailures),
   },
 }).createMachine({
   id: 'node',
@@ -139,9 +236,13 @@ export const nodeMachine = setup({
     pending: [],
     initRequest: null,
     flushWaiter: null,
+    compactWaiter: null,
+    compaction: null,
+    writeDelay: 'none',
     writesStalled: false,
     held: [],
     flushFailures: 0,
+    compactionFailures: 0,
     output: null,
     options: input.options,
     log: input.log,
@@ -160,6 +261,7 @@ export const nodeMachine = setup({
     recovering: {
       on: { requests: { actions: 'enqueueRequests' } },
       invoke: {
+        id: 'openStore',
         src: 'openStore',
         input: ({ context }) => ({
           dir: join(context.options.dataRoot, context.nodeId),
@@ -168,36 +270,133 @@ export const nodeMachine = setup({
           fs: context.options.fs,
           caches: context.options.caches,
           wal: context.options.wal,
+          compaction: context.options.compaction,
+          compactionRunner: context.options.compactionRunner,
         }),
-        onDone: { target: 'ready', actions: 'completeInit' },
-        onError: { target: 'uninitialized', actions: 'failInit' },
+        onDone: {
+          target: 'open',
+          actions: [
+            { type: 'logStoreOpen', params: ({ event }) => event.output },
+            { type: 'completeInit', params: ({ event }) => event.output },
+          ],
+        },
+        onError: {
+          target: 'uninitialized',
+          actions: [
+            { type: 'logInitFailure', params: errorOf },
+            { type: 'failInit', params: errorOf },
+          ],
+        },
       },
     },
-    ready: {
+    open: {
+      type: 'parallel',
       entry: ['serveReady', 'startWalSync'],
       on: { requests: { actions: ['enqueueRequests', 'serveReady', 'startWalSync'] } },
-      always: { guard: 'hasFrozen', target: 'flushing' },
-    },
-    flushing: {
-      initial: 'writing',
-      on: { requests: { actions: ['enqueueRequests', 'serveReady', 'startWalSync'] } },
       states: {
-        writing: {
-          invoke: {
-            src: 'flushOldest',
-            input: ({ context }) => {
-              const { holdFlush } = context.options;
-              return { store: context.store!, hold: holdFlush && (() => holdFlush(context.nodeId)) };
+        flush: {
+          initial: 'idle',
+          states: {
+            idle: {
+              always: { guard: 'hasFrozen', target: 'writing' },
             },
-            onDone: { target: 'written', actions: ['installFlushed', 'serveReady', 'startWalSync'] },
-            onError: { target: 'backoff', actions: 'countFlushFailure' },
+            writing: {
+              invoke: {
+                id: 'flush',
+                src: 'flushOldest',
+                input: ({ context }) => {
+                  const { holdInstall } = context.options;
+                  return { store: context.store!, hold: holdInstall && (() => holdInstall(context.nodeId, 'flush')) };
+                },
+                onDone: {
+                  target: 'idle',
+                  actions: [
+                    { type: 'installFlushed', params: ({ event }) => event.output },
+                    { type: 'logFlushed', params: ({ event }) => event.output },
+                    { type: 'answerFlushWaiter', params: ({ event }) => event.output },
+                    'serveReady',
+                    'startWalSync',
+                  ],
+                },
+                onError: {
+                  target: 'backoff',
+                  actions: ['countFlushFailure', { type: 'logFlushFailure', params: errorOf }],
+                },
+              },
+            },
+            backoff: {
+              after: { flushRetry: 'writing' },
+            },
           },
         },
-        written: {
-          always: [{ guard: 'hasFrozen', target: 'writing' }, { target: '#node.ready' }],
+        compaction: {
+          initial: 'idle',
+          states: {
+            idle: {
+              always: [
+                { guard: 'compactWaiterDone', actions: ['answerCompactWaiter', 'serveReady', 'startWalSync'] },
+                { guard: 'compactStepWaiting', target: 'running' },
+                { guard: 'autoCompactionDue', target: 'running' },
+              ],
+            },
+            running: {
+              entry: ['pickCompaction', 'logCompactionStarted'],
+              invoke: {
+                id: 'compaction',
+                src: 'compact',
+                input: ({ context }) => {
+                  const { holdInstall } = context.options;
+                  return { store: context.store!, compaction: context.compaction!.picked, hold: holdInstall && (() => holdInstall(context.nodeId, 'compaction')) };
+                },
+                onDone: {
+                  target: 'idle',
+                  actions: [
+                    { type: 'logCompactionFinished', params: ({ event }) => event.output },
+                    { type: 'finishCompaction', params: ({ event }) => event.output },
+                    'serveReady',
+                    'startWalSync',
+                  ],
+                },
+                onError: [
+                  {
+                    guard: 'runningForWaiter',
+                    target: 'idle',
+                    actions: [
+                      'countCompactionFailure',
+                      { type: 'logCompactionFailure', params: errorOf },
+                      'clearCompaction',
+                      { type: 'failCompactWaiter', params: errorOf },
+                      'serveReady',
+                      'startWalSync',
+                    ],
+                  },
+                  {
+                    target: 'backoff',
+                    actions: ['countCompactionFailure', { type: 'logCompactionFailure', params: errorOf }, 'clearCompaction'],
+                  },
+                ],
+              },
+            },
+            backoff: {
+              after: { compactionRetry: 'idle' },
+            },
+          },
         },
-        backoff: {
-          after: { flushRetry: 'writing' },
+        writes: {
+          initial: 'flowing',
+          states: {
+            flowing: {
+              always: { guard: 'writesDelayed', target: 'delayed' },
+            },
+            delayed: {
+              invoke: {
+                id: 'slowdown',
+                src: 'pause',
+                input: SLOWDOWN_DELAY_MS,
+                onDone: { target: 'flowing', actions: ['releaseWrites', 'serveReady', 'startWalSync'] },
+              },
+            },
+          },
         },
       },
     },

@@ -24,7 +24,7 @@ import { type Envelope, parseEnvelope } from '../protocol/envelope.js';
 import { LineSplitter } from '../protocol/lineSplitter.js';
 import { OutputSink } from '../protocol/outputSink.js';
 import { type NodeActor, caughtUp, countHosted, idle, retirable, startNodeActor } from './nodeActor.js';
-import type { NodeOptions } from './nodeContext.js';
+import type { InstallKind, NodeOptions } from './nodeContext.js';
 
 export interface RuntimeOptions {
   /** stdin, or any source of chunks; each chunk is handed to the nodes as one batch. */
@@ -35,8 +35,8 @@ export interface RuntimeOptions {
   node: NodeOptions;
   /** Also receives every actor's inspection events (the Stately inspector, with --inspect). */
   inspect?: (event: InspectionEvent) => void;
-  /** Told after a node installs a flushed SSTable (replay keeps flushes where the log had them). */
-  onFlushInstalled?: (nodeId: string) => void;
+  /** Told after a node installs a flush or a compaction (replay keeps them where the log had them). */
+  onInstalled?: (nodeId: string, kind: InstallKind) => void;
   /** Nodes (open or opening stores) this process may host; an init past them is answered 10. Default: no limit. */
   maxNodes?: number;
   /** msg_id counters of retired nodes kept at most (see the top of this file); default MAX_RETIRED_COUNTERS. */
@@ -93,7 +93,7 @@ export async function runNodes(options: RuntimeOptions): Promise<void> {
     )
     .subscribe((perNode) => {
       const nodeId = perNode.key;
-      const actor = startNodeActor({ nodeId, nextMsgId: retiredCounters.get(nodeId) ?? 0, nodeOptions, log, sink, batches: () => batch, inspect: options.inspect, onFlushInstalled: options.onFlushInstalled });
+      const actor = startNodeActor({ nodeId, nextMsgId: retiredCounters.get(nodeId) ?? 0, nodeOptions, log, sink, batches: () => batch, inspect: options.inspect, onInstalled: options.onInstalled });
       retiredCounters.delete(nodeId);
       actors.set(nodeId, actor);
       perNode.subscribe(({ envelopes }) => actor.send({ type: 'requests', envelopes }));

@@ -15,8 +15,9 @@ import { ErrorCode, MaelstromError } from '../protocol/errors.js';
 import { sameJsonValue } from '../protocol/jsonEquality.js';
 import { RawJson } from '../protocol/rawJson.js';
 import { type Request, parseRequest } from '../protocol/requests.js';
+import type { CompactionResult } from '../storage/compaction/compactor.js';
 import type { FlushedTable, Store } from '../storage/store.js';
-import { type NodeContext, servingState } from './nodeContext.js';
+import { type CompactWaiter, type NodeContext, servingState } from './nodeContext.js';
 import { deliver, Outbox, type ReplyBody, type Served } from './outbox.js';
 
 function logRequest(context: NodeContext, envelope: Envelope): void {
@@ -84,23 +85,31 @@ function withRemedy(error: unknown): unknown {
 
 const WRITES = new Set(['memtable_put', 'memtable_delete', 'sstable_flush', 'write', 'cas']);
 /** Replies that report or depend on stored data, so may leave only once the WAL holds every write before them. */
-const DEPENDS_ON_WAL = new Set(['memtable_put', 'memtable_delete', 'memtable_get', 'memtable_scan', 'sstable_lookup', 'read', 'write', 'cas']);
+const DEPENDS_ON_WAL = new Set(['memtable_put', 'memtable_delete', 'memtable_get', 'memtable_scan', 'sstable_lookup', 'lsm_read', 'read', 'write', 'cas']);
 
 /**
  * Serves pending requests in order until they run out, a write meets a full
- * frozen queue, or an sstable_flush must wait for its file.
+ * frozen queue or L0 at its stop trigger, a write meets the L0 slowdown
+ * before its delay is paid, or an sstable_flush or lsm_compact must wait for
+ * its work.
  */
 export function serveReady(context: NodeContext): Served {
   const store = context.store!;
   const outbox = new Outbox(context.log);
-  let flushWaiter = context.flushWaiter;
+  let { flushWaiter, compactWaiter, writeDelay } = context;
   let writesStalled = false;
   let served = 0;
   for (const envelope of context.pending) {
-    if (flushWaiter !== null) break;
-    if (WRITES.has(envelope.body.type) && store.writesStalled) {
-      writesStalled = true;
-      break;
+    if (flushWaiter !== null || compactWaiter !== null) break;
+    if (WRITES.has(envelope.body.type)) {
+      if (store.writesStalled) {
+        writesStalled = true;
+        break;
+      }
+      if (store.writesSlowed && writeDelay !== 'paid') {
+        writeDelay = 'waiting';
+        break;
+      }
     }
     served++;
     logRequest(context, envelope);
@@ -114,6 +123,10 @@ export function serveReady(context: NodeContext): Served {
         const target = store.newestFrozen;
         if (target !== undefined) flushWaiter = { envelope, memtableId: target.id };
         else outbox.reply(envelope, { type: 'sstable_flush_ok', sstable_file: null, entries: 0, bloom_filter_bits: 0, size_bytes: 0 });
+        continue;
+      }
+      if (request.type === 'lsm_compact') {
+        compactWaiter = { envelope, levels: compactionSteps(store, request.sourceLevel), results: [] };
         continue;
       }
       outbox.reply(envelope, answer(context, store, request), reportsData);
@@ -133,7 +146,57 @@ export function serveReady(context: NodeContext): Served {
     }
     unsynced = walError === undefined && store.walUnsynced;
   }
-  return deliver(context, outbox, { state: unsynced ? 'waiting' : 'ready', walError }, { pending: context.pending.slice(served), flushWaiter, writesStalled });
+  // A delay paid covers one pass: the next pass that meets a write waits again.
+  if (writeDelay === 'paid' && served > 0) writeDelay = 'none';
+  return deliver(context, outbox, { state: unsynced ? 'waiting' : 'ready', walError }, { pending: context.pending.slice(served), flushWaiter, compactWaiter, writeDelay, writesStalled });
+}
+
+/**
+ * The source levels an lsm_compact compacts, in order: the one it names, or
+ * (none named) every level from L0 down to just above the deepest level
+ * holding data, L1 at least (LevelDB's CompactRange(nullptr, nullptr)).
+ */
+function compactionSteps(store: Store, sourceLevel: number | undefined): number[] {
+  if (sourceLevel !== undefined) return [sourceLevel];
+  const deepest = Math.max(1, store.deepestNonEmptyLevel());
+  return Array.from({ length: deepest }, (_, level) => level);
+}
+
+/** Every step of the waiting lsm_compact is done: answers it with their sums. */
+export function answerCompactWaiter(context: NodeContext): Served {
+  const waiter = context.compactWaiter!;
+  const outbox = new Outbox(context.log);
+  outbox.reply(waiter.envelope, compactReply(waiter.results));
+  return deliver(context, outbox, { state: 'ready' }, { compactWaiter: null });
+}
+
+/** A step of the waiting lsm_compact failed: it answers the error (13 for I/O), and the steps left are dropped. */
+export function failCompactWaiter(context: NodeContext, error: unknown): Served {
+  const waiter: CompactWaiter = context.compactWaiter!;
+  const outbox = new Outbox(context.log);
+  outbox.fail(waiter.envelope, error);
+  return deliver(context, outbox, { state: 'ready' }, { compactWaiter: null });
+}
+
+/** lsm_compact_ok: the steps' figures summed; write amplification over the bytes read from the source levels. */
+function compactReply(results: CompactionResult[]): ReplyBody {
+  const sum = (field: 'sstablesMerged' | 'newSstables' | 'keysDeduplicated' | 'bytesRead' | 'sourceBytesRead' | 'bytesWritten') =>
+    results.reduce((total, result) => total + result[field], 0);
+  const sourceBytesRead = sum('sourceBytesRead');
+  return {
+    type: 'lsm_compact_ok',
+    sstables_merged: sum('sstablesMerged'),
+    new_sstables: sum('newSstables'),
+    keys_deduplicated: sum('keysDeduplicated'),
+    bytes_read: sum('bytesRead'),
+    bytes_written: sum('bytesWritten'),
+    write_amplification: sourceBytesRead === 0 ? 0 : ratio(sum('bytesWritten') / sourceBytesRead),
+  };
+}
+
+/** A ratio for a reply: three decimals are all a reader needs. */
+function ratio(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }
 
 /** A flush finished and was installed: answers the sstable_flush that waited for it, if any. */
@@ -193,7 +256,35 @@ function answer(context: NodeContext, store: Store, request: Request): ReplyBody
       };
     }
     case 'sstable_flush':
-      throw new Error('sstable_flush is served by serveReady');
+    case 'lsm_compact':
+      throw new Error(`${request.type} is served by serveReady`);
+    case 'lsm_level_info':
+      return { type: 'lsm_level_info_ok', levels: store.levelInfo(request.files) };
+    case 'lsm_read': {
+      const result = store.lsmGet(request.key);
+      const body: ReplyBody = {
+        type: 'lsm_read_ok',
+        value: new RawJson(result.value ?? 'null'),
+        found: result.found,
+        found_at: result.foundAt,
+        levels_checked: result.levelsChecked,
+        files_checked: result.filesChecked,
+      };
+      if (result.sstableFile !== undefined) body.sstable_file = result.sstableFile;
+      return body;
+    }
+    case 'lsm_compact_status': {
+      const status = store.compactionStatus();
+      const running = context.compaction?.picked;
+      return {
+        type: 'lsm_compact_status_ok',
+        pending_compactions: status.pendingCompactions,
+        running: running == null ? null : { source_level: running.sourceLevel, target_level: running.targetLevel, sstables: running.sourceInputs.length + running.targetInputs.length },
+        total_compactions: status.totalCompactions,
+        total_bytes_compacted: status.totalBytesCompacted,
+        write_amplification: ratio(status.writeAmplification),
+      };
+    }
     case 'read': {
       const result = store.get(linKvKey(request.key));
       if (!result.found) throw new MaelstromError(ErrorCode.KeyDoesNotExist, `key ${JSON.stringify(request.key)} does not exist`);

@@ -22,6 +22,11 @@ export type Request =
   | { type: 'memtable_stats' }
   | { type: 'sstable_flush' }
   | { type: 'sstable_lookup'; sstable: string; key: string }
+  | { type: 'lsm_level_info'; files: boolean }
+  | { type: 'lsm_read'; key: string }
+  /** Both levels or neither: neither compacts the whole key range down (LevelDB's CompactRange(nullptr, nullptr)). */
+  | { type: 'lsm_compact'; sourceLevel?: number; targetLevel?: number }
+  | { type: 'lsm_compact_status' }
   | { type: 'read'; key: string | number }
   | { type: 'write'; key: string | number; value: RawJson }
   | { type: 'cas'; key: string | number; from: RawJson; to: RawJson; createIfNotExists: boolean };
@@ -49,6 +54,14 @@ export function parseRequest(envelope: Envelope): Request {
       return { type: 'sstable_flush' };
     case 'sstable_lookup':
       return { type: 'sstable_lookup', sstable: requireString(body, 'sstable'), key: requireKey(body, 'key') };
+    case 'lsm_level_info':
+      return { type: 'lsm_level_info', files: optionalBoolean(body, 'files') ?? false };
+    case 'lsm_read':
+      return { type: 'lsm_read', key: requireKey(body, 'key') };
+    case 'lsm_compact':
+      return parseCompact(body);
+    case 'lsm_compact_status':
+      return { type: 'lsm_compact_status' };
     case 'read':
       return { type: 'read', key: requireLinKvKey(body) };
     case 'write':
@@ -79,6 +92,36 @@ function parseScan(body: Body): Request {
     request.limit = limit;
   }
   return request;
+}
+
+/** The deepest level: L0 to L6, as in LevelDB. */
+const DEEPEST_LEVEL = 6;
+
+/**
+ * lsm_compact: a source level 0 to 5 and target = source + 1, or neither.
+ * One without the other takes the missing one as its neighbour.
+ */
+function parseCompact(body: Body): Request {
+  const source = optionalLevel(body, 'source_level', DEEPEST_LEVEL - 1);
+  const target = optionalLevel(body, 'target_level', DEEPEST_LEVEL);
+  if (source === undefined && target === undefined) return { type: 'lsm_compact' };
+  const sourceLevel = source ?? target! - 1;
+  const targetLevel = target ?? source! + 1;
+  if (sourceLevel < 0) throw malformed('target_level 0 has no level above it to compact from');
+  if (targetLevel !== sourceLevel + 1) {
+    throw malformed(`target_level must be source_level + 1 (${sourceLevel + 1}), got ${targetLevel}`);
+  }
+  return { type: 'lsm_compact', sourceLevel, targetLevel };
+}
+
+/** An optional level number: an integer from 0 to `max`; `null` counts as absent. */
+function optionalLevel(body: Body, field: string, max: number): number | undefined {
+  const value = body[field];
+  if (value == null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw malformed(`${field} must be an integer from 0 to ${max}, got ${describe(value)}`);
+  }
+  return value;
 }
 
 function malformed(text: string): MaelstromError {

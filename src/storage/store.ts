@@ -49,6 +49,18 @@ import { type FileMetadata, fileMetadataFromProperties, NUM_LEVELS, overlapsRang
 import { LEGACY_MANIFEST_FILE, parseManifestFileName, parseSSTableFileName, sstableFileName } from './version/fileNames.js';
 import type { Version, VersionEdit } from './version/version.js';
 import { VersionSet } from './version/versionSet.js';
+import { maxBytesForLevel } from './version/levelTargets.js';
+import {
+  type CompactionOptions,
+  type CompactionResult,
+  DEFAULT_COMPACTION_OPTIONS,
+  NOTHING_COMPACTED,
+  runCompaction,
+} from './compaction/compactor.js';
+import { type Compaction, levelScores, manualCompaction, pickCompaction, type PickerOptions } from './compaction/picker.js';
+import { type CompactionRunner, inProcessRunner } from './compaction/runner.js';
+
+export type { CompactionOptions, CompactionResult };
 
 function walCommitFailed(cause: unknown): StorageError {
   return new StorageError('STORAGE_IO', `write-ahead log commit failed: ${(cause as Error).message}`, { cause });
@@ -70,6 +82,24 @@ export interface StoreOptions {
   caches?: ReaderCaches;
   /** Write-ahead log: absent for none; `sync` fdatasyncs every commit. */
   wal?: { sync: boolean };
+  /** Level targets and triggers; default DEFAULT_COMPACTION_OPTIONS (SPEC 2b). */
+  compaction?: CompactionOptions;
+  /**
+   * Where compaction jobs run: the CLI passes one worker-thread runner for
+   * every store of the process. Default: in-process (tests), over `fs`.
+   */
+  compactionRunner?: CompactionRunner;
+}
+
+/** Since the store opened: what lsm_compact_status reports. */
+export interface CompactionStatus {
+  /** Levels whose score is at or above 1. */
+  pendingCompactions: number;
+  totalCompactions: number;
+  /** Bytes written by compactions. */
+  totalBytesCompacted: number;
+  /** (bytes written by flushes and compactions) / (key and value bytes of the writes received); 0 before any write. */
+  writeAmplification: number;
 }
 
 /** What Store.open found and did; the node logs it. */
@@ -188,6 +218,12 @@ export class Store {
   private walDirSyncNeeded = false;
   private dirLock: DirLock | undefined;
 
+  /** Key and value bytes of every write since open (write amplification's denominator). */
+  private userBytes = 0;
+  private flushBytesWritten = 0;
+  private compactions = 0;
+  private compactionBytesWritten = 0;
+
   /** Open readers by file number: see invariant (5). */
   private readonly readers = new Map<number, SSTableReader>();
   /** Numbers handed out by newFileNumber for files not yet installed: see invariant (5). */
@@ -230,8 +266,15 @@ export class Store {
 
   private static async openLocked(options: StoreOptions): Promise<Store> {
     const fs = options.fs ?? nodeFileSystem;
-    const resolved = { ...options, fs, caches: options.caches ?? newReaderCaches(fs) };
-    const { dir, caches } = resolved;
+    const caches = options.caches ?? newReaderCaches(fs);
+    const resolved = {
+      ...options,
+      fs,
+      caches,
+      compaction: options.compaction ?? DEFAULT_COMPACTION_OPTIONS,
+      compactionRunner: options.compactionRunner ?? inProcessRunner(fs, caches),
+    };
+    const { dir } = resolved;
     await fs.mkdirp(dir);
     // Numbers only grow: past any file a crash left behind, too, even one no MANIFEST names.
     let highestSeen = 0;
@@ -272,7 +315,75 @@ export class Store {
 
   /** True iff writes must wait for a flush: the frozen queue is full. */
   get writesStalled(): boolean {
-    return this.frozen.length >= this.options.maxImmutable;
+    return this.frozen.length >= this.options.maxImmutable || (this.autoCompaction && this.l0Files >= this.options.compaction.l0StopTrigger);
+  }
+
+  /** True iff writes are slowed for L0 (--l0-slowdown-trigger, automatic compaction only): each write group waits a moment. */
+  get writesSlowed(): boolean {
+    return this.autoCompaction && this.l0Files >= this.options.compaction.l0SlowdownTrigger;
+  }
+
+  /** Files in L0. */
+  get l0Files(): number {
+    return this.versions.current.levels[0].length;
+  }
+
+  private get autoCompaction(): boolean {
+    return this.options.compaction.mode === 'auto';
+  }
+
+  private get pickerOptions(): PickerOptions {
+    return { ...this.options.compaction, memtableMaxBytes: this.options.memtableMaxBytes };
+  }
+
+  /** True iff some level's score is at or above 1 (LevelDB's score: a compaction is due). */
+  compactionDue(): boolean {
+    return levelScores(this.versions.current, this.pickerOptions).some((score) => score >= 1);
+  }
+
+  /** The compaction LevelDB's score asks for now, or null when none is due. */
+  pickCompaction(): Compaction | null {
+    const version = this.versions.current;
+    const pointers = Array.from({ length: NUM_LEVELS }, (_, level) => this.versions.compactPointer(level));
+    return pickCompaction(version, pointers, this.pickerOptions);
+  }
+
+  /** REQUIRES: 0 <= sourceLevel <= 5. Every file of sourceLevel with what it overlaps below (lsm_compact), or null when the level is empty. */
+  pickLevelCompaction(sourceLevel: number): Compaction | null {
+    return manualCompaction(this.versions.current, sourceLevel);
+  }
+
+  /**
+   * Carries out a compaction picked from the current Version (REQUIRES: no
+   * other compaction since, nor under way: one at a time) on the compaction
+   * runner and installs it durably (compaction/compactor.ts), awaiting
+   * `beforeInstall` first when given. null, an empty level's pick, compacts
+   * nothing and answers zeros.
+   */
+  async compact(compaction: Compaction | null, beforeInstall?: () => Promise<void>): Promise<CompactionResult> {
+    if (compaction === null) return NOTHING_COMPACTED;
+    const { compactionRunner, compaction: options } = this.options;
+    const result = await runCompaction(this, compaction, { runner: compactionRunner, targetFileBytes: options.targetFileBytes, beforeInstall });
+    this.compactions++;
+    this.compactionBytesWritten += result.bytesWritten;
+    return result;
+  }
+
+  /** The deepest level holding a file, or -1 when none does. */
+  deepestNonEmptyLevel(): number {
+    return this.versions.current.deepestNonEmptyLevel();
+  }
+
+  /** lsm_compact_status's figures, since the store opened. */
+  compactionStatus(): CompactionStatus {
+    const scores = levelScores(this.versions.current, this.pickerOptions);
+    const written = this.flushBytesWritten + this.compactionBytesWritten;
+    return {
+      pendingCompactions: scores.filter((score) => score >= 1).length,
+      totalCompactions: this.compactions,
+      totalBytesCompacted: this.compactionBytesWritten,
+      writeAmplification: this.userBytes === 0 ? 0 : written / this.userBytes,
+    };
   }
 
   /** The newest frozen MemTable, which the next sstable_flush reply reports on. */
@@ -283,12 +394,14 @@ export class Store {
   /** REQUIRES: !writesStalled. Writes a JSON text value at `key`; durable after the next writeWal (and, with sync, syncWal). */
   put(key: string, valueJson: string): WriteResult {
     this.activeWal?.appendPut(key, valueJson);
+    this.userBytes += Buffer.byteLength(key) + Buffer.byteLength(valueJson);
     return this.write(toSortKey(key), valueJson);
   }
 
   /** REQUIRES: !writesStalled. Writes a tombstone at `key`; durable after the next writeWal (and, with sync, syncWal). */
   delete(key: string): WriteResult {
     this.activeWal?.appendDelete(key);
+    this.userBytes += Buffer.byteLength(key);
     return this.write(toSortKey(key), TOMBSTONE);
   }
 
@@ -494,6 +607,7 @@ export class Store {
         minLiveWal: (this.frozen[1] ?? this.active).id,
       });
       this.pendingOutputs.delete(number);
+      this.flushBytesWritten += properties.sizeBytes;
       // Obsolete now (below minLiveWal); if the unlink is lost, the next open removes it.
       await fs.unlink(join(dir, walFileName(memtable.id))).catch(() => undefined);
       return { memtable, file, reader, properties, metadata };
@@ -649,11 +763,20 @@ export class Store {
    * each level's max_bytes and score; with `includeFiles` each file's range
    * (real keys), size and entries.
    */
-  levelInfo(includeFiles = false, scoreOf?: (level: number, version: Version) => LevelScore): LevelInfo[] {
+  levelInfo(includeFiles = false): LevelInfo[] {
     const version = this.versions.current;
+    const options = this.pickerOptions;
+    const scores = levelScores(version, options);
     return version.levels.map((files, level) => {
-      const info: LevelInfo = { level, sstables: files.length, total_bytes: version.levelBytes(level), sorted: level > 0 };
-      if (scoreOf !== undefined) Object.assign(info, scoreOf(level, version));
+      const info: LevelInfo = {
+        level,
+        sstables: files.length,
+        total_bytes: version.levelBytes(level),
+        sorted: level > 0,
+        max_bytes: maxBytesForLevel(level, options),
+        // L6 has no score: nothing lies below it.
+        score: Math.round((scores[level] ?? 0) * 1000) / 1000,
+      };
       if (includeFiles) {
         info.files = files.map((file) => ({
           file: file.name,

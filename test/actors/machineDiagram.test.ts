@@ -183,20 +183,38 @@ describe('the node machine diagram', () => {
     };
     walk(nodeMachine.root);
     expect(nodes.map((node) => node.path.join('.'))).toEqual(
-      expect.arrayContaining(['uninitialized', 'recovering', 'ready', 'flushing', 'flushing.writing', 'flushing.written', 'flushing.backoff']),
+      expect.arrayContaining([
+        'uninitialized',
+        'recovering',
+        'open',
+        'open.flush.idle',
+        'open.flush.writing',
+        'open.flush.backoff',
+        'open.compaction.idle',
+        'open.compaction.running',
+        'open.compaction.backoff',
+        'open.writes.flowing',
+        'open.writes.delayed',
+      ]),
     );
     for (const node of nodes) {
       expect(text).toContain(`state "${node.key}" as ${node.path.join('_')}`);
     }
   });
 
-  it('shows the invoked actors and their outcomes, the guards and the retry delay', () => {
+  it('shows the invoked actors and their outcomes, the guards, the retry delays and the parallel regions', () => {
     expect(text).toContain('[*] --> uninitialized');
     expect(text).toContain('recovering : invoke openStore');
-    expect(text).toContain('recovering --> ready : onDone');
+    expect(text).toContain('recovering --> open : onDone');
     expect(text).toContain('recovering --> uninitialized : onError');
-    expect(text).toContain('ready --> flushing : [hasFrozen]');
-    expect(text).toContain('flushing_backoff --> flushing_writing : after flushRetry');
+    expect(text).toContain('open_flush_idle --> open_flush_writing : [hasFrozen]');
+    expect(text).toContain('open_flush_backoff --> open_flush_writing : after flushRetry');
+    expect(text).toContain('open_compaction_running : invoke compact');
+    expect(text).toContain('open_compaction_idle --> open_compaction_running : [autoCompactionDue]');
+    expect(text).toContain('open_compaction_running --> open_compaction_backoff : onError');
+    expect(text).toContain('open_writes_delayed : invoke pause');
+    expect(text).toContain('open_writes_delayed --> open_writes_flowing : onDone');
+    expect(text).toMatch(/state "flush" as open_flush \{[^]*--\n\s*state "compaction" as open_compaction/);
   });
 
   it(`${NODE_MACHINE_DOC} is up to date with the machine`, () => {

@@ -2,9 +2,10 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createActor, waitFor } from 'xstate';
-import { flushRetryDelayMs, nodeMachine } from '../../src/actors/nodeMachine.js';
+import { nodeMachine, retryDelayMs } from '../../src/actors/nodeMachine.js';
 import { syncInFlight } from '../../src/actors/outbox.js';
 import { parseEnvelope, type Envelope } from '../../src/protocol/envelope.js';
+import { DEFAULT_COMPACTION_OPTIONS } from '../../src/storage/compaction/compactor.js';
 import { type FileSystem, nodeFileSystem } from '../../src/storage/env/fileSystem.js';
 import { gatedSyncs } from '../support/gatedSyncs.js';
 import { useTempDirs } from '../support/tempDirs.js';
@@ -17,6 +18,11 @@ function envelope(body: Record<string, unknown>, src = 'c1'): Envelope {
   return parsed;
 }
 
+/** Open, and no flush under way: what `ready` was before open became a parallel state. */
+const ready = (snapshot: { matches: (value: { open: { flush: 'idle' } }) => boolean }): boolean => snapshot.matches({ open: { flush: 'idle' } });
+const OPEN = '{"open":{"flush":"idle","compaction":"idle","writes":"flowing"}}';
+const FLUSHING = '{"open":{"flush":"writing","compaction":"idle","writes":"flowing"}}';
+
 const initEnvelope = () => envelope({ type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1'] }, 'c0');
 
 function startNode(options: { memtableMaxBytes?: number; maxImmutable?: number; fs?: FileSystem; wal?: { sync: boolean }; dataRoot?: string } = {}) {
@@ -25,7 +31,14 @@ function startNode(options: { memtableMaxBytes?: number; maxImmutable?: number; 
     input: {
       nodeId: 'n1',
       log: pino({ level: 'silent' }),
-      options: { dataRoot, memtableMaxBytes: options.memtableMaxBytes ?? 1 << 20, maxImmutable: options.maxImmutable ?? 4, fs: options.fs ?? nodeFileSystem, wal: options.wal },
+      options: {
+        dataRoot,
+        memtableMaxBytes: options.memtableMaxBytes ?? 1 << 20,
+        maxImmutable: options.maxImmutable ?? 4,
+        fs: options.fs ?? nodeFileSystem,
+        wal: options.wal,
+        compaction: DEFAULT_COMPACTION_OPTIONS,
+      },
     },
   });
   const out: Array<{ body: Record<string, unknown> }> = [];
@@ -55,8 +68,8 @@ describe('node machine', () => {
       envelope({ type: 'memtable_get', msg_id: 3, key: 'a' }),
     );
     expect(actor.getSnapshot().value).toBe('recovering');
-    await waitFor(actor, (s) => s.matches('ready') && s.context.pending.length === 0);
-    expect(states).toEqual(['"uninitialized"', '"recovering"', '"ready"']);
+    await waitFor(actor, (s) => ready(s) && s.context.pending.length === 0);
+    expect(states).toEqual(['"uninitialized"', '"recovering"', OPEN]);
     expect(out.map((m) => [m.body.type, m.body.msg_id, m.body.in_reply_to])).toEqual([
       ['error', 0, 0],
       ['init_ok', 1, 1],
@@ -69,17 +82,17 @@ describe('node machine', () => {
   it('enters flushing when a write freezes the MemTable and returns to ready once it is on disk', async () => {
     const { actor, states, send } = startNode({ memtableMaxBytes: 64 });
     send(initEnvelope());
-    await waitFor(actor, (s) => s.matches('ready'));
+    await waitFor(actor, (s) => ready(s));
     send(envelope({ type: 'memtable_put', msg_id: 2, key: 'a', value: 'x'.repeat(40) }));
-    await waitFor(actor, (s) => s.matches('ready') && s.context.store!.stats().sstables.length === 1);
-    expect(states.slice(2)).toEqual(['"ready"', '{"flushing":"writing"}', '"ready"']);
+    await waitFor(actor, (s) => ready(s) && s.context.store!.stats().sstables.length === 1);
+    expect(states.slice(2)).toEqual([OPEN, FLUSHING, OPEN]);
     actor.stop();
   });
 
   it('stalls writes at --max-immutable and serves them in order after the flush', async () => {
     const { actor, out, send } = startNode({ memtableMaxBytes: 64, maxImmutable: 1 });
     send(initEnvelope());
-    await waitFor(actor, (s) => s.matches('ready'));
+    await waitFor(actor, (s) => ready(s));
     send(
       envelope({ type: 'memtable_put', msg_id: 2, key: 'a', value: 'x'.repeat(40) }),
       envelope({ type: 'memtable_put', msg_id: 3, key: 'b', value: 1 }),
@@ -104,14 +117,14 @@ describe('node machine', () => {
     };
     const { actor, out, states, send } = startNode({ fs: failingFs });
     send(initEnvelope());
-    await waitFor(actor, (s) => s.matches('ready'));
+    await waitFor(actor, (s) => ready(s));
     send(envelope({ type: 'memtable_put', msg_id: 2, key: 'a', value: 1 }), envelope({ type: 'sstable_flush', msg_id: 3 }));
-    await waitFor(actor, (s) => s.context.flushWaiter === null && s.matches('ready'), { timeout: 5000 });
+    await waitFor(actor, (s) => s.context.flushWaiter === null && ready(s), { timeout: 5000 });
     expect(states.filter((s) => s.includes('backoff'))).toHaveLength(2);
     expect(out.at(-1)!.body).toMatchObject({ type: 'sstable_flush_ok', in_reply_to: 3, sstable_file: 'L0_000003.sst', entries: 1 });
-    expect(flushRetryDelayMs(1)).toBe(100);
-    expect(flushRetryDelayMs(2)).toBe(200);
-    expect(flushRetryDelayMs(20)).toBe(5000);
+    expect(retryDelayMs(1)).toBe(100);
+    expect(retryDelayMs(2)).toBe(200);
+    expect(retryDelayMs(20)).toBe(5000);
     actor.stop();
   });
 
@@ -134,7 +147,7 @@ describe('node machine', () => {
       const { fs, gates } = gatedSyncs();
       const { actor, out, send } = startNode({ fs, wal: { sync: true } });
       send(initEnvelope());
-      await waitFor(actor, (s) => s.matches('ready'));
+      await waitFor(actor, (s) => ready(s));
       send(envelope({ type: 'memtable_put', msg_id: 2, key: 'a', value: 1 }));
       expect(gates).toHaveLength(1);
       // Served, not answered: the get reads the unsynced put, so it must wait too, behind the put.
@@ -161,10 +174,10 @@ describe('node machine', () => {
       const { fs, gates } = gatedSyncs();
       const { actor, out, send } = startNode({ fs, wal: { sync: true } });
       send(initEnvelope());
-      await waitFor(actor, (s) => s.matches('ready'));
+      await waitFor(actor, (s) => ready(s));
       send(envelope({ type: 'memtable_put', msg_id: 2, key: 'a', value: 1 }), envelope({ type: 'sstable_flush', msg_id: 3 }));
       // The flush is on disk (its own fdatasync is not the WAL's), and its MemTable's segment retired mid-sync.
-      await waitFor(actor, (s) => s.context.flushWaiter === null && s.matches('ready'));
+      await waitFor(actor, (s) => s.context.flushWaiter === null && ready(s));
       expect(replies(out)).toEqual([['init_ok', 0, 1, undefined]]);
       gates[0].pass();
       await waitFor(actor, (s) => s.context.held.length === 0 && !syncInFlight(s.context.held));
@@ -180,7 +193,7 @@ describe('node machine', () => {
       const dataRoot = freshDir();
       const first = startNode({ fs, wal: { sync: true }, dataRoot });
       first.send(initEnvelope());
-      await waitFor(first.actor, (s) => s.matches('ready'));
+      await waitFor(first.actor, (s) => ready(s));
       first.send(envelope({ type: 'memtable_put', msg_id: 2, key: 'a', value: 1 }));
       first.send(envelope({ type: 'memtable_stats', msg_id: 3 }), envelope({ type: 'memtable_put', msg_id: 4, key: 'b', value: 2 }));
       gates[0].fail();
@@ -198,7 +211,7 @@ describe('node machine', () => {
 
       const second = startNode({ dataRoot, wal: { sync: true } });
       second.send(initEnvelope(), envelope({ type: 'memtable_get', msg_id: 2, key: 'a' }), envelope({ type: 'memtable_get', msg_id: 3, key: 'b' }));
-      await waitFor(second.actor, (s) => s.matches('ready') && s.context.held.length === 0 && !syncInFlight(s.context.held) && s.context.pending.length === 0);
+      await waitFor(second.actor, (s) => ready(s) && s.context.held.length === 0 && !syncInFlight(s.context.held) && s.context.pending.length === 0);
       expect(replies(second.out).slice(1)).toEqual([
         ['memtable_get_ok', 1, 2, 1],
         ['memtable_get_ok', 2, 3, 2],

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_WAITING_BATCHES } from '../../src/actors/nodeActor.js';
 import { runNodes } from '../../src/actors/runtime.js';
+import { DEFAULT_COMPACTION_OPTIONS } from '../../src/storage/compaction/compactor.js';
 import { nodeFileSystem } from '../../src/storage/env/fileSystem.js';
 import { gatedSyncs } from '../support/gatedSyncs.js';
 import { useTempDirs } from '../support/tempDirs.js';
@@ -31,7 +32,7 @@ async function run(chunks: Message[][], limits: { maxRetiredCounters?: number; m
     log,
     maxLineBytes: 1 << 20,
     ...limits,
-    node: { dataRoot: freshDir(), memtableMaxBytes: 1 << 20, maxImmutable: 4, fs: nodeFileSystem },
+    node: { dataRoot: freshDir(), memtableMaxBytes: 1 << 20, maxImmutable: 4, fs: nodeFileSystem, compaction: DEFAULT_COMPACTION_OPTIONS },
   });
   return { replies, retired: logs.filter((line) => line.msg === 'node retired') };
 }
@@ -108,7 +109,7 @@ describe('runtime', () => {
       output,
       log: pino({ level: 'silent' }),
       maxLineBytes: 1 << 20,
-      node: { dataRoot: freshDir(), memtableMaxBytes: 1 << 20, maxImmutable: 4, fs, wal: { sync: true } },
+      node: { dataRoot: freshDir(), memtableMaxBytes: 1 << 20, maxImmutable: 4, fs, wal: { sync: true }, compaction: DEFAULT_COMPACTION_OPTIONS },
     });
     await vi.waitFor(() => expect(gates).toHaveLength(1)); // the first put's sync
     await vi.waitFor(() => expect(pulled).toBe(2 + MAX_WAITING_BATCHES));

@@ -11,17 +11,18 @@
  * Random choices come from a seeded generator; the seed is printed, and
  * DURABILITY_SEED=<n> replays a failing run.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32c, maskCrc } from '../../src/storage/encoding/crc32c.js';
 import { isLockFileName } from '../../src/storage/env/dirLock.js';
 import { useTempDirs } from '../support/tempDirs.js';
 import { seededRandom } from '../support/random.js';
-import { CLI, type Envelope, init, request } from './cli.js';
+import { type Envelope, init, request } from './cli.js';
+import { killLiveNodes, scanAll, setPlan, sleep, withNode } from './nodeProcess.js';
 
 const freshDir = useTempDirs('e2e-durability');
+afterEach(killLiveNodes);
 
 // ---------------------------------------------------------------------------
 // Seeded randomness
@@ -36,194 +37,6 @@ function testRandom(name: string): { random: () => number; int: (lo: number, hi:
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
   const random = seededRandom(h);
   return { random, int: (lo, hi) => lo + Math.floor(random() * (hi - lo + 1)) };
-}
-
-// ---------------------------------------------------------------------------
-// An interactive driver: write lines, wait for the replies to given msg_ids.
-
-type Body = Envelope['body'];
-type LogLine = Record<string, unknown> & { level: number; msg: string };
-
-const live = new Set<NodeProcess>();
-
-class NodeProcess {
-  readonly child: ChildProcessWithoutNullStreams;
-  /** Replies by in_reply_to. */
-  readonly replies = new Map<number, Body>();
-  /** in_reply_to of each reply, in arrival order. */
-  readonly replyOrder: number[] = [];
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private stdoutTail = '';
-  private readonly wakers = new Set<() => void>();
-
-  constructor(dataDir: string, options: { args?: string[]; env?: Record<string, string> } = {}) {
-    this.child = spawn(process.execPath, [CLI, '--data-dir', dataDir, ...(options.args ?? [])], {
-      env: { ...process.env, LOG_LEVEL: 'info', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    live.add(this);
-    this.child.stdin.on('error', () => undefined); // EPIPE after a kill
-    this.child.stdout.on('data', (chunk: Buffer) => {
-      const lines = (this.stdoutTail + chunk.toString('utf8')).split('\n');
-      this.stdoutTail = lines.pop()!;
-      for (const line of lines) {
-        if (line.length === 0) continue;
-        const message = JSON.parse(line) as Envelope;
-        const inReplyTo = message.body.in_reply_to as number;
-        this.replies.set(inReplyTo, message.body);
-        this.replyOrder.push(inReplyTo);
-      }
-      this.wake();
-    });
-    this.child.stderr.on('data', (chunk: Buffer) => {
-      this.stderr += chunk.toString('utf8');
-      this.wake();
-    });
-    this.exited = new Promise((resolve) => {
-      this.child.on('close', (code, signal) => {
-        live.delete(this);
-        resolve({ code, signal });
-        this.wake();
-      });
-    });
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Writes lines (objects JSON-encoded) to stdin without waiting for anything. */
-  send(...items: Array<object | string>): void {
-    this.child.stdin.write(items.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)) + '\n').join(''));
-  }
-
-  /** Resolves with check()'s first non-undefined result; rejects on timeout or when the process exits first. */
-  until<T>(check: () => T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakers.delete(poll);
-      };
-      const poll = (): void => {
-        const result = check();
-        if (result !== undefined) {
-          done();
-          resolve(result);
-        } else if (!this.running) {
-          done();
-          reject(new Error(`node exited (${this.child.exitCode ?? this.child.signalCode}) while waiting for ${what}\nstderr tail:\n${this.stderr.slice(-3000)}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        this.wakers.delete(poll);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${this.replies.size} replies so far\nstderr tail:\n${this.stderr.slice(-3000)}`));
-      }, timeoutMs);
-      this.wakers.add(poll);
-      poll();
-    });
-  }
-
-  reply(msgId: number, timeoutMs?: number): Promise<Body> {
-    return this.until(() => this.replies.get(msgId), `the reply to msg_id ${msgId}`, timeoutMs);
-  }
-
-  /** Sends one request and waits for its reply. */
-  async call(msgId: number, type: string, fields: Record<string, unknown> = {}, timeoutMs?: number): Promise<Body> {
-    this.send(request(msgId, type, fields));
-    return this.reply(msgId, timeoutMs);
-  }
-
-  async init(msgId = 1, timeoutMs?: number): Promise<Body> {
-    this.send(init('n1', msgId));
-    return this.reply(msgId, timeoutMs);
-  }
-
-  /** Parsed stderr log lines (complete lines only). */
-  logs(): LogLine[] {
-    const lines = this.stderr.split('\n');
-    lines.pop();
-    return lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogLine);
-  }
-
-  waitForLogs(predicate: (log: LogLine) => boolean, count: number, what: string, timeoutMs?: number): Promise<LogLine[]> {
-    return this.until(() => {
-      const found = this.logs().filter(predicate);
-      return found.length >= count ? found : undefined;
-    }, what, timeoutMs);
-  }
-
-  /** SIGKILL (if still running) and wait for the exit. */
-  async kill(): Promise<void> {
-    if (this.running) this.child.kill('SIGKILL');
-    await this.exited;
-  }
-
-  /** Ends stdin and waits for the exit code. */
-  async end(timeoutMs = 20_000): Promise<number | null> {
-    this.child.stdin.end();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`node did not exit within ${timeoutMs} ms after stdin ended`)), timeoutMs);
-    });
-    try {
-      const { code } = await Promise.race([this.exited, timeout]);
-      return code;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private wake(): void {
-    for (const waker of [...this.wakers]) waker();
-  }
-}
-
-// Registered after useTempDirs, so it runs before the folders are removed (after-hooks run in reverse order).
-afterEach(async () => {
-  await Promise.all([...live].map((node) => node.kill()));
-});
-
-/** Runs `body` with a fresh node and SIGKILLs it afterwards, whatever happens. */
-async function withNode<T>(
-  dataDir: string,
-  options: { args?: string[]; env?: Record<string, string> },
-  body: (node: NodeProcess) => Promise<T>,
-): Promise<T> {
-  const node = new NodeProcess(dataDir, options);
-  try {
-    return await body(node);
-  } finally {
-    await node.kill();
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Every live key and its value (JSON), read with paginated memtable_scan. */
-async function scanAll(node: NodeProcess, firstMsgId: number, limit = 64): Promise<Map<string, unknown>> {
-  const state = new Map<string, unknown>();
-  let start: string | undefined;
-  let msgId = firstMsgId;
-  for (;;) {
-    const reply = await node.call(msgId++, 'memtable_scan', { limit, ...(start === undefined ? {} : { start }) });
-    expect(reply.type, JSON.stringify(reply)).toBe('memtable_scan_ok');
-    const entries = reply.entries as Array<{ key: string; value: unknown }>;
-    expect(entries.length).toBeLessThanOrEqual(limit);
-    for (const { key, value } of entries) {
-      expect(state.has(key), `scan returned ${key} twice`).toBe(false);
-      if (start !== undefined) expect(key >= start).toBe(true);
-      state.set(key, value);
-    }
-    if (reply.next_start === undefined) return state;
-    start = reply.next_start as string;
-  }
-}
-
-/** Atomically replaces the fault plan (the node re-reads it before every file-system call; a half-written file must never be seen). */
-function setPlan(planFile: string, plan: Record<string, string>): void {
-  writeFileSync(`${planFile}.tmp`, JSON.stringify(plan));
-  renameSync(`${planFile}.tmp`, planFile);
 }
 
 function walFiles(nodeDir: string): string[] {
@@ -271,12 +84,17 @@ function walRecordOffsets(bytes: Buffer): number[] {
 const payloadAt = (offset: number): number => offset + WAL_HEADER;
 
 const SMALL = ['--memtable-max-bytes', '8192', '--max-immutable', '2'];
+/** SMALL with compaction at every second flush into small levels, so files are rewritten down to L3 and moved all the time. */
+const COMPACTING = [...SMALL, '--l0-compaction-trigger', '2', '--l0-slowdown-trigger', '3', '--l0-stop-trigger', '4', '--target-file-bytes', '4096', '--level-base-bytes', '8192', '--level-multiplier', '2'];
 
 // ---------------------------------------------------------------------------
 
 describe('kill -9 during pipelined bursts', () => {
-  it('never loses an acknowledged write nor brings back an older value, over many kill/restart cycles', async () => {
-    const { random, int } = testRandom('kill -9 cycles');
+  it.each([
+    ['compaction left to lsm_compact', [...SMALL, '--compaction', 'manual']],
+    ['compaction-heavy', COMPACTING],
+  ])('never loses an acknowledged write nor brings back an older value, over many kill/restart cycles (%s)', async (name, args) => {
+    const { random, int } = testRandom(`kill -9 cycles ${name}`);
     const dataDir = freshDir();
     const KEYS = 300;
     const CYCLES = 8;
@@ -355,14 +173,14 @@ describe('kill -9 during pipelined bursts', () => {
       const last = cycle === CYCLES;
       if (cycle > 0 && random() < 0.35) {
         // A crash during recovery (replay, torn-tail cut, flushes of the replayed MemTables) must change nothing.
-        await withNode(dataDir, { args: SMALL }, async (node) => {
+        await withNode(dataDir, { args }, async (node) => {
           node.send(init());
           const ms = int(0, 60);
           await sleep(ms);
           interruptedRecoveries++;
         });
       }
-      await withNode(dataDir, { args: SMALL }, async (node) => {
+      await withNode(dataDir, { args }, async (node) => {
         expect(await node.init(1, 30_000)).toMatchObject({ type: 'init_ok' });
         const observed = await scanAll(node, 2);
         // Cross-check a few point reads against the scan (they read other layers the same way).
@@ -379,7 +197,7 @@ describe('kill -9 during pipelined bursts', () => {
           return;
         }
 
-        // A burst: mostly puts, some deletes, a few sstable_flush, all pipelined.
+        // A burst: mostly puts, some deletes, a few sstable_flush and lsm_compact, all pipelined.
         const writes: Write[] = [];
         const flushes: number[] = [];
         const requests: Envelope[] = [];
@@ -389,6 +207,12 @@ describe('kill -9 during pipelined bursts', () => {
           if (random() < 0.01) {
             flushes.push(msgId);
             requests.push(request(msgId, 'sstable_flush'));
+            continue;
+          }
+          if (random() < 0.004) {
+            // A whole-range compaction too, killed part way sometimes.
+            flushes.push(msgId);
+            requests.push(request(msgId, 'lsm_compact'));
             continue;
           }
           const key = keyName(int(0, KEYS - 1));
@@ -425,7 +249,7 @@ describe('kill -9 during pipelined bursts', () => {
         for (const r of requests.slice(0, order.length)) {
           const body = node.replies.get(r.body.msg_id as number)!;
           expect(body.type, JSON.stringify(body)).toBe(`${r.body.type}_ok`);
-          if (r.body.type === 'sstable_flush') totals.flushesAcked++;
+          if (r.body.type === 'sstable_flush' || r.body.type === 'lsm_compact') totals.flushesAcked++;
           else acked.add(r.body.msg_id as number);
         }
         totals.acked += acked.size;

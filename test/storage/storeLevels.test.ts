@@ -187,14 +187,18 @@ describe('Store across levels', () => {
       sstables: 1,
       total_bytes: second.sizeBytes,
       sorted: true,
+      max_bytes: 100 * 1024 * 1024,
+      score: Math.round((second.sizeBytes / (100 * 1024 * 1024)) * 1000) / 1000,
       files: [{ file: 'L0_000002.sst', smallest: 'm', largest: 'n', size_bytes: second.sizeBytes, entries: 2 }],
     });
     expect(info[0]).toMatchObject({ level: 0, sstables: 2, sorted: false });
-    expect(info[6]).toEqual({ level: 6, sstables: 0, total_bytes: 0, sorted: true, files: [] });
+    // L6 has no score: nothing lies below it.
+    expect(info[6]).toEqual({ level: 6, sstables: 0, total_bytes: 0, sorted: true, max_bytes: 10 * 1024 * 1024 * 10 ** 5, score: 0, files: [] });
     expect(store.levelInfo()[1]).not.toHaveProperty('files');
-    const scored = store.levelInfo(false, (level, version) => ({ max_bytes: 1000 * (level + 1), score: version.levels[level].length / 4 }));
+    const scored = store.levelInfo();
     expect(Object.keys(scored[0])).toEqual(['level', 'sstables', 'total_bytes', 'sorted', 'max_bytes', 'score']);
-    expect(scored.map(({ max_bytes, score }) => [max_bytes, score])).toEqual([[1000, 0.5], [2000, 0.25], [3000, 0.25], [4000, 0], [5000, 0], [6000, 0], [7000, 0]]);
+    // L0: files / --l0-compaction-trigger (4) against 4 MemTables' worth of bytes.
+    expect(scored[0]).toMatchObject({ max_bytes: 4 * store.maxBytes, score: 0.5 });
     expect(store.lookupSSTable('L0_000002.sst', 'n')).toMatchObject({ found: true, value: '"n2"' });
     store.close();
   });

@@ -32,6 +32,7 @@ import { MergeIterator } from '../mergeIterator.js';
 import { type ReaderCaches, SSTableReader } from '../sstable/reader.js';
 import { writeSSTable } from '../sstable/writer.js';
 import { type FileMetadata, NUM_LEVELS, totalBytes } from '../version/fileMetadata.js';
+import { sstableFileName } from '../version/fileNames.js';
 import type { Version } from '../version/version.js';
 import { BaseLevelCheck, CompactionIterator, type KeyRange } from './compactionIterator.js';
 import { OutputCutter } from './outputCutter.js';
@@ -114,11 +115,6 @@ export function compactionJob(version: Version, compaction: Compaction, options:
   };
 }
 
-/** `L2_000031.sst`: the level an SSTable was written to and its number (SPEC 2b). */
-export function sstableName(level: number, fileNumber: number): string {
-  return `L${level}_${String(fileNumber).padStart(6, '0')}.sst`;
-}
-
 /**
  * Runs `job` (invariants 1 to 3) and returns its outputs and counts. Input
  * files are read through `caches` (default: caches of its own, with a
@@ -152,7 +148,7 @@ export async function runCompactionJob(fs: FileSystem, job: CompactionJob, cache
     const outputs: FileMetadata[] = [];
     for (let slice = cutter.nextSlice(); slice !== null; slice = cutter.nextSlice()) {
       const number = job.fileNumbers.first + outputs.length;
-      const name = sstableName(job.targetLevel, number);
+      const name = sstableFileName(number, job.targetLevel);
       const path = join(job.dir, name);
       created.push(`${path}.tmp`, path);
       const properties = await writeSSTable(fs, `${path}.tmp`, slice);

@@ -27,6 +27,7 @@
  *       input range (empty when sourceLevel + 2 > 6).
  */
 import { type FileMetadata, NUM_LEVELS, totalBytes } from '../version/fileMetadata.js';
+import { maxBytesForLevel } from '../version/levelTargets.js';
 import type { Version, VersionEdit } from '../version/version.js';
 
 /** The knobs the picker reads (the CLI's --level-base-bytes and friends). */
@@ -71,17 +72,9 @@ export function expandedCompactionByteLimit(targetFileBytes: number): number {
   return 25 * targetFileBytes;
 }
 
-/**
- * A level's size target: L0's is l0CompactionTrigger MemTables (shown for
- * comparison only; L0 is scored by file count); L1's is levelBaseBytes,
- * and each level below holds levelMultiplier times the one above.
- * NOTE: the version branch writes this as version/levelTargets.ts; the two
- * are meant to be one at merge.
- */
-export function maxBytesForLevel(level: number, options: Omit<PickerOptions, 'targetFileBytes'>): number {
-  if (level === 0) return options.l0CompactionTrigger * options.memtableMaxBytes;
-  return options.levelBaseBytes * options.levelMultiplier ** (level - 1);
-}
+/** A level's size target (version/levelTargets.ts), re-exported beside the scores it divides. */
+export { maxBytesForLevel };
+
 
 /**
  * Each level's score, index = level, L0 to L5 (L6 has none: nothing is

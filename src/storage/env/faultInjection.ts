@@ -7,15 +7,18 @@
  * switch faults on and off while the node runs. The CLI uses this only when
  * MEMTABLE_FAULT_FILE names a plan file (docs/WAL.md, "Fault injection").
  *
- * Plan: {"<operation>": "ENOSPC" | "EIO", ...}, operation being a FileSystem
- * method name (writeAtSync, fdatasync, createWritable, rename, ...).
- * A `createWritable` fault also fails the writes of files it opened earlier.
+ * Plan: {"<operation>": "ENOSPC" | "EIO", ..., "paths"?: "<regex>"},
+ * operation being a FileSystem method name (writeAtSync, fdatasync,
+ * createWritable, rename, ...). A `createWritable` fault also fails the
+ * writes of files it opened earlier. With `paths`, only calls on a path the
+ * regular expression matches fail (e.g. "/L[1-6]_" for compaction outputs,
+ * which flushes, writing L0_ files, never match).
  */
 import { readFileSync } from 'node:fs';
 import type { FileSystem, WritableFile } from './fileSystem.js';
 
 export type FaultCode = 'ENOSPC' | 'EIO';
-export type FaultPlan = Partial<Record<keyof FileSystem, FaultCode>>;
+export type FaultPlan = Partial<Record<keyof FileSystem, FaultCode>> & { paths?: string };
 
 const MESSAGES: Record<FaultCode, string> = {
   ENOSPC: 'no space left on device',
@@ -33,8 +36,11 @@ function fault(code: FaultCode, operation: string, path?: string): NodeJS.ErrnoE
 /** Wraps `inner` so every operation first consults `currentPlan()`. */
 export function faultInjectingFileSystem(inner: FileSystem, currentPlan: () => FaultPlan): FileSystem {
   const check = (operation: keyof FileSystem, path?: string): void => {
-    const code = currentPlan()[operation];
-    if (code !== undefined) throw fault(code, operation, path);
+    const plan = currentPlan();
+    const code = plan[operation];
+    if (code === undefined) return;
+    if (plan.paths !== undefined && (path === undefined || !new RegExp(plan.paths).test(path))) return;
+    throw fault(code, operation, path);
   };
   const wrapped = {} as Record<keyof FileSystem, unknown>;
   for (const operation of Object.keys(inner) as Array<keyof FileSystem>) {

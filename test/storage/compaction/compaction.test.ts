@@ -8,7 +8,8 @@ import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compactionJob, maxCompactionOutputs, sstableName } from '../../../src/storage/compaction/job.js';
+import { compactionJob, maxCompactionOutputs } from '../../../src/storage/compaction/job.js';
+import { sstableFileName } from '../../../src/storage/version/fileNames.js';
 import { compactionEdit, manualCompaction, pickCompaction, type PickerOptions } from '../../../src/storage/compaction/picker.js';
 import { inProcessRunner } from '../../../src/storage/compaction/runner.js';
 import { nodeFileSystem } from '../../../src/storage/env/fileSystem.js';
@@ -53,7 +54,7 @@ class Levels {
     const memtable = new MemTable(0);
     for (const [key, value] of writes) memtable.put(key, value);
     const number = this.nextFileNumber++;
-    const name = sstableName(0, number);
+    const name = sstableFileName(number, 0);
     const properties = await writeSSTable(nodeFileSystem, join(this.dir, name), memtable.iterator());
     const keys = writes.map(([key]) => key).sort();
     const file = { number, name, smallest: keys[0], largest: keys[keys.length - 1], sizeBytes: properties.sizeBytes, entries: properties.entries };

@@ -2,7 +2,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type CompactionJob, type CompactionJobResult, runCompactionJob, sstableName } from '../../../src/storage/compaction/job.js';
+import { type CompactionJob, type CompactionJobResult, runCompactionJob } from '../../../src/storage/compaction/job.js';
+import { sstableFileName } from '../../../src/storage/version/fileNames.js';
 import { estimatedEntryBytes } from '../../../src/storage/compaction/outputCutter.js';
 import { type FaultCode, type FaultPlan, faultInjectingFileSystem } from '../../../src/storage/env/faultInjection.js';
 import { type FileSystem, nodeFileSystem } from '../../../src/storage/env/fileSystem.js';
@@ -112,8 +113,8 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
 
 /** Writes the scenario's input files and returns its job (file numbers from 500). */
 async function setUp(dir: string, s: Scenario): Promise<CompactionJob> {
-  const sourceFiles = s.sources.map((_, i) => sstableName(s.sourceLevel, s.sourceLevel === 0 ? 100 - i : 100 + i));
-  const targetFiles = s.targets.map((_, i) => sstableName(s.sourceLevel + 1, 200 + i));
+  const sourceFiles = s.sources.map((_, i) => sstableFileName(s.sourceLevel === 0 ? 100 - i : 100 + i, s.sourceLevel));
+  const targetFiles = s.targets.map((_, i) => sstableFileName(200 + i, s.sourceLevel + 1));
   for (let i = 0; i < s.sources.length; i++) await writeTable(dir, sourceFiles[i], s.sources[i]);
   for (let i = 0; i < s.targets.length; i++) await writeTable(dir, targetFiles[i], s.targets[i]);
   return {
@@ -147,7 +148,7 @@ function checkResult(dir: string, s: Scenario, job: CompactionJob, result: Compa
   outputs.forEach((file, i) => {
     const entries = contents[i];
     expect(file.number).toBe(500 + i);
-    expect(file.name).toBe(sstableName(job.targetLevel, file.number));
+    expect(file.name).toBe(sstableFileName(file.number, job.targetLevel));
     expect([file.smallest, file.largest, file.entries]).toEqual([entries[0][0], entries[entries.length - 1][0], entries.length]);
     if (i > 0) expect(outputs[i - 1].largest < file.smallest).toBe(true);
     // Cuts: an output passes its target by at most its last entry; it spans at most the limit of

@@ -10,7 +10,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CompactionJob, sstableName } from '../../../src/storage/compaction/job.js';
+import { type CompactionJob } from '../../../src/storage/compaction/job.js';
+import { sstableFileName } from '../../../src/storage/version/fileNames.js';
 import { type CompactionRunner, inProcessRunner } from '../../../src/storage/compaction/runner.js';
 import { nodeFileSystem } from '../../../src/storage/env/fileSystem.js';
 import { TOMBSTONE } from '../../../src/storage/iterator.js';
@@ -32,9 +33,9 @@ afterEach(async () => {
 async function setUp(): Promise<CompactionJob> {
   const dir = tempDir();
   const tables: Array<[string, Array<[string, string | null]>]> = [
-    [sstableName(0, 3), [...Array(300).keys()].map((i) => [`k${String(i * 2).padStart(4, '0')}`, i % 7 === 0 ? TOMBSTONE : `"new ${i}"`])],
-    [sstableName(0, 2), [...Array(300).keys()].map((i) => [`k${String(i * 3).padStart(4, '0')}`, `"mid ${i}"`])],
-    [sstableName(1, 1), [...Array(500).keys()].map((i) => [`k${String(i).padStart(4, '0')}`, `"old ${i}"`])],
+    [sstableFileName(3, 0), [...Array(300).keys()].map((i) => [`k${String(i * 2).padStart(4, '0')}`, i % 7 === 0 ? TOMBSTONE : `"new ${i}"`])],
+    [sstableFileName(2, 0), [...Array(300).keys()].map((i) => [`k${String(i * 3).padStart(4, '0')}`, `"mid ${i}"`])],
+    [sstableFileName(1, 1), [...Array(500).keys()].map((i) => [`k${String(i).padStart(4, '0')}`, `"old ${i}"`])],
   ];
   for (const [name, entries] of tables) {
     const memtable = new MemTable(0);
@@ -45,8 +46,8 @@ async function setUp(): Promise<CompactionJob> {
     dir,
     sourceLevel: 0,
     targetLevel: 1,
-    sourceFiles: [sstableName(0, 3), sstableName(0, 2)],
-    targetFiles: [sstableName(1, 1)],
+    sourceFiles: [sstableFileName(3, 0), sstableFileName(2, 0)],
+    targetFiles: [sstableFileName(1, 1)],
     grandparents: [],
     deeperRanges: [{ smallest: 'k0100', largest: 'k0200' }],
     targetFileBytes: 4096,
@@ -73,7 +74,7 @@ describe('workerRunner', () => {
   it('rejects a failing job with its storage error code and keeps serving the next jobs', async () => {
     const runner = track(workerRunner());
     const job = await setUp();
-    const missing = { ...job, sourceFiles: [sstableName(0, 99)] };
+    const missing = { ...job, sourceFiles: [sstableFileName(99, 0)] };
     await expect(runner.run(missing)).rejects.toMatchObject({ name: 'StorageError', code: 'STORAGE_IO', message: expect.stringContaining('ENOENT') });
     const result = await runner.run(job);
     expect(result.outputs.length).toBeGreaterThan(0);
@@ -88,7 +89,7 @@ describe('workerRunner', () => {
     try {
       const runner = track(workerRunner());
       await expect(runner.run(job)).rejects.toMatchObject({ code: 'STORAGE_IO', message: expect.stringContaining('ENOSPC') });
-      expect(readdirSync(job.dir).filter((name) => name.startsWith('L1_') && name !== sstableName(1, 1))).toEqual([]);
+      expect(readdirSync(job.dir).filter((name) => name.startsWith('L1_') && name !== sstableFileName(1, 1))).toEqual([]);
       writeFileSync(plan, '{}');
       expect((await runner.run(job)).outputs.length).toBeGreaterThan(0);
     } finally {
