@@ -6,11 +6,14 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/cache/blockCache.js';
 import { DEFAULT_MAX_OPEN_FILES } from './storage/cache/fileHandleCache.js';
 
-export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
+/** `memtable-node inspector` listens where a bare `--inspect` sends. */
+export const DEFAULT_INSPECTOR_HOST = '127.0.0.1';
+export const DEFAULT_INSPECTOR_PORT = 8080;
+export const DEFAULT_INSPECT_URL = `ws://localhost:${DEFAULT_INSPECTOR_PORT}`;
 
 export interface Config {
-  /** `run` serves stdin; `replay` reproduces a logged run from its debug log. */
-  command: { kind: 'run' } | { kind: 'replay'; logFile: string };
+  /** `run` serves stdin; `replay` reproduces a logged run from its debug log; `inspector` serves the local inspector. */
+  command: { kind: 'run' } | { kind: 'replay'; logFile: string } | { kind: 'inspector'; host: string; port: number };
   /** undefined: a fresh temporary folder, removed at exit. */
   dataDir: string | undefined;
   memtableMaxBytes: number;
@@ -33,7 +36,8 @@ export const HELP = `memtable-node: a Maelstrom storage node (LSM write path: sk
 write-ahead log, SSTables)
 
 Usage: memtable-node [options]
-       memtable-node replay LOGFILE [--log-level LEVEL]
+       memtable-node replay LOGFILE [--log-level LEVEL] [--inspect [URL]]
+       memtable-node inspector [--port N] [--host HOST]
 
 Reads Maelstrom JSON messages, one per line, on stdin; writes replies on stdout
 and JSON logs on stderr. Exits 0 when stdin ends, after finishing its work.
@@ -65,14 +69,23 @@ Options (each also read from the environment variable shown):
                              (MEMTABLE_MAX_LINE_BYTES, default 67108864)
   --log-level LEVEL          fatal, error, warn, info, debug, trace or silent
                              (LOG_LEVEL, default info)
-  --inspect [URL]            stream the node state machines to a Stately
-                             inspector over WebSocket (MEMTABLE_INSPECT,
+  --inspect [URL]            stream the node state machines and LSM summaries
+                             over WebSocket to \`memtable-node inspector\` or a
+                             Stately inspector relay (MEMTABLE_INSPECT,
                              default URL ${DEFAULT_INSPECT_URL})
   -h, --help                 show this help
 
 replay LOGFILE reads a log written at --log-level debug, feeds the lines that
 run received to a fresh node with the same settings, in the same batches and
-with flushes at the same points, and prints its replies on stdout.
+with flushes at the same points, and prints its replies on stdout; with
+--inspect it streams the replayed nodes as a run does.
+
+inspector serves a page that draws every node streaming to it live (state
+machine, MemTables, levels, flushes, counters, events); everything it needs
+is in the package, so it works with no network:
+  --port N                   listen on port N (default ${DEFAULT_INSPECTOR_PORT})
+  --host HOST                listen on HOST (default ${DEFAULT_INSPECTOR_HOST})
+Then open http://HOST:N/ and start nodes with --inspect ws://HOST:N.
 `;
 
 export class ConfigError extends Error {}
@@ -111,6 +124,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
         sync: { type: 'string' },
         'log-level': { type: 'string' },
         inspect: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -122,11 +137,18 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
 
   const [subcommand, logFile, ...extra] = parsed.positionals;
   let command: Config['command'] = { kind: 'run' };
-  if (subcommand !== undefined) {
-    if (subcommand !== 'replay') throw new ConfigError(`unknown command ${JSON.stringify(subcommand)}`);
+  if (subcommand === 'replay') {
     if (logFile === undefined || extra.length > 0) throw new ConfigError('replay takes exactly one LOGFILE');
     command = { kind: 'replay', logFile };
+  } else if (subcommand === 'inspector') {
+    if (logFile !== undefined) throw new ConfigError(`inspector takes no arguments, got ${JSON.stringify(logFile)}`);
+    const port = Number(flags.port ?? DEFAULT_INSPECTOR_PORT);
+    if (!/^\d+$/.test(flags.port ?? '0') || port > 65535) throw new ConfigError(`--port must be a port number (0 to 65535), got ${JSON.stringify(flags.port)}`);
+    command = { kind: 'inspector', host: flags.host ?? DEFAULT_INSPECTOR_HOST, port };
+  } else if (subcommand !== undefined) {
+    throw new ConfigError(`unknown command ${JSON.stringify(subcommand)}`);
   }
+  if (command.kind !== 'inspector' && (flags.port !== undefined || flags.host !== undefined)) throw new ConfigError('--port and --host belong to the inspector command');
 
   const logLevel = flags['log-level'] ?? env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`);

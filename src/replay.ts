@@ -14,6 +14,7 @@
 import { setImmediate } from 'node:timers';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
+import type { InspectionEvent } from 'xstate';
 import { runNodes } from './actors/runtime.js';
 import type { FileSystem } from './storage/env/fileSystem.js';
 import { newReaderCaches } from './storage/sstable/reader.js';
@@ -76,6 +77,8 @@ export interface ReplayOptions {
   maxNodes: number;
   maxOpenFiles: number;
   blockCacheBytes: number;
+  /** Also receives every actor's inspection events (replay --inspect). */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 /** Feeds the plan's batches to fresh nodes, keeping flush installs where the log had them. */
@@ -129,6 +132,7 @@ export async function replay(plan: ReplayPlan, options: ReplayOptions): Promise<
       caches: newReaderCaches(options.fs, options.maxOpenFiles, options.blockCacheBytes),
       holdFlush,
     },
+    inspect: options.inspect,
     onFlushInstalled: (nodeId) => {
       installed.set(nodeId, (installed.get(nodeId) ?? 0) + 1);
       changed();

@@ -10,6 +10,7 @@
  * large MemTable costs the inspector nothing.
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { type FlushPhase, summarizeLsm } from './lsmSummary.js';
 import type { NodeContext } from './nodeContext.js';
 import { syncInFlight } from './outbox.js';
 
@@ -22,11 +23,17 @@ export interface StatelyInspection {
 /** The id the node machine gives its WAL sync children (nodeMachine.ts). */
 const WAL_SYNC_ID = 'walSync';
 
-/** What the inspector sees of a node's context. */
-export function summarizeContext(context: NodeContext) {
-  const stats = context.store?.stats();
+/** The node machine's flush phase, read from its state value (nodeMachine.ts: flushing.writing, flushing.backoff). */
+function flushPhase(value: unknown): FlushPhase {
+  if (typeof value !== 'object' || value === null || !('flushing' in value)) return 'idle';
+  return (value as { flushing: string }).flushing === 'backoff' ? 'backoff' : 'writing';
+}
+
+/** What the inspector sees of a node's context, in the machine state `value`. */
+export function summarizeContext(context: NodeContext, value: unknown) {
   return {
     nodeId: context.nodeId,
+    pid: process.pid,
     initialized: context.store !== null,
     nextMsgId: context.nextMsgId,
     pending: context.pending.length,
@@ -35,11 +42,7 @@ export function summarizeContext(context: NodeContext) {
     heldBatches: context.held.length,
     walSyncing: syncInFlight(context.held),
     flushFailures: context.flushFailures,
-    store: stats === undefined ? null : {
-      active: stats.active,
-      immutable: stats.immutable.length,
-      sstables: stats.sstables.map((table) => table.file),
-    },
+    lsm: context.store === null ? null : summarizeLsm(context.store, flushPhase(value)),
   };
 }
 
@@ -48,7 +51,7 @@ type Snapshot = { status?: string; value?: unknown; context?: unknown; error?: u
 function summarizeSnapshot(snapshot: Snapshot): Snapshot {
   const summary: Snapshot = { status: snapshot.status };
   if (snapshot.value !== undefined) summary.value = snapshot.value;
-  if (isNodeContext(snapshot.context)) summary.context = summarizeContext(snapshot.context);
+  if (isNodeContext(snapshot.context)) summary.context = summarizeContext(snapshot.context, snapshot.value);
   if (snapshot.error !== undefined) summary.error = String(snapshot.error);
   return summary;
 }
@@ -95,21 +98,90 @@ function sanitize(event: InspectionEvent): InspectionEvent {
   }
 }
 
+/** Snapshots of one actor in one state are sent at most this often (the latest of them); a new state goes at once. */
+export const SNAPSHOT_INTERVAL_MS = 100;
+
+/** Events a node receives many times a second under load: counted, and sent as one an interval. */
+const BUSY_EVENTS = new Set(['requests', 'xstate.done.actor.walSync']);
+
+/**
+ * Thins the stream for a node under full load: per actor, snapshots that
+ * do not change its state (value and status) are coalesced to the latest
+ * one every SNAPSHOT_INTERVAL_MS, summarized when sent (so the LSM summary,
+ * whose cost grows with the file count, is built a few times a second, not
+ * once a batch), and BUSY_EVENTS become one event with counts. Everything
+ * else passes at once, in order.
+ */
+export class InspectionThrottle {
+  private readonly lastState = new Map<string, string>();
+  private readonly pendingSnapshots = new Map<string, InspectionEvent>();
+  /** Per actor and event type: the latest busy event, how many were folded in, and the requests they carried. */
+  private readonly pendingBusy = new Map<string, { event: Extract<InspectionEvent, { type: '@xstate.event' }>; batches: number; requests: number }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  /** `send` receives the events to pass on, sanitized. */
+  constructor(private readonly send: (event: InspectionEvent) => void) {}
+
+  /** Takes one inspection event: passes it on now, or folds it into the next interval's. */
+  take(event: InspectionEvent): void {
+    const sessionId = event.actorRef.sessionId;
+    if (event.type === '@xstate.snapshot') {
+      const snapshot = event.snapshot as Snapshot;
+      const state = `${snapshot.status}:${JSON.stringify(snapshot.value)}`;
+      if (this.lastState.get(sessionId) !== state) {
+        this.lastState.set(sessionId, state);
+        this.pendingSnapshots.delete(sessionId);
+        this.send(sanitize(event));
+      } else {
+        this.pendingSnapshots.set(sessionId, event);
+        this.schedule();
+      }
+    } else if (event.type === '@xstate.event' && BUSY_EVENTS.has(event.event.type)) {
+      const key = `${sessionId} ${event.event.type}`;
+      const busy = this.pendingBusy.get(key) ?? { event, batches: 0, requests: 0 };
+      busy.event = event;
+      busy.batches++;
+      busy.requests += (event.event as { envelopes?: unknown[] }).envelopes?.length ?? 0;
+      this.pendingBusy.set(key, busy);
+      this.schedule();
+    } else {
+      this.send(sanitize(event));
+    }
+  }
+
+  /** Sends everything folded so far. */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const { event, batches, requests } of this.pendingBusy.values()) {
+      const counts = event.event.type === 'requests' ? { batches, requests } : { batches };
+      this.send({ ...sanitize(event), event: { type: event.event.type, ...counts } } as InspectionEvent);
+    }
+    this.pendingBusy.clear();
+    for (const event of this.pendingSnapshots.values()) this.send(sanitize(event));
+    this.pendingSnapshots.clear();
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => this.flush(), SNAPSHOT_INTERVAL_MS).unref();
+  }
+}
+
 /** Connects to the inspector at `url` (it reconnects on its own if the inspector is not up yet). */
 export async function startStatelyInspection(url: string): Promise<StatelyInspection> {
   // Loaded only with --inspect: it pulls in a WebSocket client.
   const { createWebSocketInspector } = await import('@statelyai/inspect');
   const inspector = createWebSocketInspector({ url });
+  const throttle = new InspectionThrottle((event) => inspector.inspect.next?.(event));
   return {
     inspect(event) {
       // A walSync child lives for one WAL sync, one a batch: shown, they would bury the nodes in the
       // inspector's actor list. The nodes' own timelines still show each sync ending (xstate.done.actor.walSync).
       if ((event.actorRef as InspectedRef).id === WAL_SYNC_ID) return;
-      if (event.type === '@xstate.snapshot' || event.type === '@xstate.event' || event.type === '@xstate.actor') {
-        inspector.inspect.next?.(sanitize(event));
-      }
+      if (event.type === '@xstate.snapshot' || event.type === '@xstate.event' || event.type === '@xstate.actor') throttle.take(event);
     },
     async stop() {
+      throttle.flush();
       // The inspector converts events on a 0 ms timer; let those run before closing.
       await new Promise((resolve) => setTimeout(resolve, 20));
       inspector.stop();

@@ -127,6 +127,14 @@ export interface StoreStats {
   max_immutable: number;
 }
 
+export interface TableSummary {
+  file: string;
+  entries: number;
+  sizeBytes: number;
+  smallestKey: string | null;
+  largestKey: string | null;
+}
+
 export class Store {
   private active: MemTable;
   /** The active MemTable's WAL segment, when there is a WAL. */
@@ -135,6 +143,8 @@ export class Store {
   private readonly walWriters = new Map<number, WalWriter>();
   /** A segment was created since the last commit: its directory entry must be made durable too. */
   private walDirSyncNeeded = false;
+  /** Bytes since open, for write amplification: key and value characters put or deleted, and SSTable bytes flushed. */
+  readonly written = { userBytes: 0, flushedBytes: 0 };
 
   private constructor(
     private readonly options: Required<Omit<StoreOptions, 'wal'>> & Pick<StoreOptions, 'wal'>,
@@ -284,6 +294,7 @@ export class Store {
 
   private write(sortKey: string, value: EntryValue): WriteResult {
     const sizeBytes = this.active.put(sortKey, value);
+    this.written.userBytes += sortKey.length + (value === TOMBSTONE ? 0 : value.length);
     // Overwrites keep a MemTable small while its log grows; the log's size freezes it too,
     // so no segment (and no replay at restart) grows without bound.
     const frozen =
@@ -401,6 +412,7 @@ export class Store {
     if (this.frozen[0] !== flushed.memtable) throw new Error('installFlushed: not the oldest frozen MemTable');
     this.frozen.shift();
     this.sstables.unshift(flushed.reader);
+    this.written.flushedBytes += flushed.properties.sizeBytes;
     const writer = this.walWriters.get(flushed.memtable.id);
     if (writer !== undefined) {
       this.walWriters.delete(flushed.memtable.id);
@@ -428,6 +440,14 @@ export class Store {
       max_bytes: this.options.memtableMaxBytes,
       max_immutable: this.options.maxImmutable,
     };
+  }
+
+  /** Live SSTables, newest first, with their key ranges (user keys; null for an empty table). */
+  tables(): TableSummary[] {
+    return this.sstables.map((reader) => {
+      const { entries, sizeBytes, smallestKey, largestKey } = reader.properties;
+      return { file: fileName(reader), entries, sizeBytes, smallestKey, largestKey };
+    });
   }
 
   /** Closes every open SSTable and WAL segment; the Store must not be used afterwards. */

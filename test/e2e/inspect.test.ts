@@ -57,13 +57,13 @@ describe('--inspect', () => {
     const contexts = received.flatMap(({ event }) => (event.snapshot?.context ? [event.snapshot.context] : []));
     expect(contexts.length).toBeGreaterThan(3);
     for (const context of contexts) {
-      expect(Object.keys(context).sort()).toEqual(['flushFailures', 'flushWaiter', 'heldBatches', 'initRequest', 'initialized', 'nextMsgId', 'nodeId', 'pending', 'store', 'walSyncing']);
+      expect(Object.keys(context).sort()).toEqual(['flushFailures', 'flushWaiter', 'heldBatches', 'initRequest', 'initialized', 'lsm', 'nextMsgId', 'nodeId', 'pending', 'pid', 'walSyncing']);
     }
     // WAL syncs (--data-dir, --sync always) show as events the node receives, not as actors of their own.
     expect(received.some(({ raw }) => raw.includes('xstate.done.actor.walSync'))).toBe(true);
     expect(received.filter(({ event }) => event.type === '@xstate.actor').map(({ raw }) => JSON.parse(raw).name ?? '')).not.toContain('walSync');
     expect(received.some(({ raw }) => /"id":"walSync"/.test(raw) && !raw.includes('xstate.done.actor.walSync'))).toBe(false);
-    expect(contexts.some((context) => JSON.stringify(context.store).includes('L0_000001.sst'))).toBe(true);
+    expect(contexts.some((context) => JSON.stringify(context.lsm).includes('L0_000001.sst'))).toBe(true);
     // 60 values of 300 bytes were written; no event carries them.
     for (const { raw } of received) expect(raw).not.toContain('v'.repeat(300));
   });
