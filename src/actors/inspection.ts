@@ -1,13 +1,15 @@
 /**
- * `--inspect`: the node machines, live, in the Stately inspector, through
- * @statelyai/inspect's WebSocket inspector.
+ * `--inspect`: the node machines, live, in `memtable-node inspector`
+ * (src/inspector) or the Stately inspector, through @statelyai/inspect's
+ * WebSocket inspector: both take the same JSON events.
  *
  * The inspector deep-serializes every snapshot and event it is given (up to
  * ten levels, on a timer), and a node's context holds the Store, whose
  * MemTables can hold millions of entries. So nothing reaches it unsanitized:
  * each inspection event is rebuilt first, with the context as a small summary
- * (counts, sizes, file names) and events as their type plus a count, so a
- * large MemTable costs the inspector nothing.
+ * (counts, sizes, the LSM summary of lsmSummary.ts) and events as their type
+ * plus a count, so a large MemTable costs the inspector nothing. Under load,
+ * InspectionThrottle thins the stream further (a few summaries a second).
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { type FlushPhase, summarizeLsm } from './lsmSummary.js';
@@ -122,8 +124,11 @@ export class InspectionThrottle {
   /** `send` receives the events to pass on, sanitized. */
   constructor(private readonly send: (event: InspectionEvent) => void) {}
 
-  /** Takes one inspection event: passes it on now, or folds it into the next interval's. */
+  /** Takes one inspection event: passes it on now, folds it into the next interval's, or drops it (microsteps, walSync children). */
   take(event: InspectionEvent): void {
+    // A walSync child lives for one WAL sync, one a batch: shown, they would bury the nodes in the
+    // inspector's actor list. The nodes' own timelines still show each sync ending (xstate.done.actor.walSync).
+    if ((event.actorRef as InspectedRef).id === WAL_SYNC_ID) return;
     const sessionId = event.actorRef.sessionId;
     if (event.type === '@xstate.snapshot') {
       const snapshot = event.snapshot as Snapshot;
@@ -144,7 +149,7 @@ export class InspectionThrottle {
       busy.requests += (event.event as { envelopes?: unknown[] }).envelopes?.length ?? 0;
       this.pendingBusy.set(key, busy);
       this.schedule();
-    } else {
+    } else if (event.type === '@xstate.event' || event.type === '@xstate.actor') {
       this.send(sanitize(event));
     }
   }
@@ -174,12 +179,7 @@ export async function startStatelyInspection(url: string): Promise<StatelyInspec
   const inspector = createWebSocketInspector({ url });
   const throttle = new InspectionThrottle((event) => inspector.inspect.next?.(event));
   return {
-    inspect(event) {
-      // A walSync child lives for one WAL sync, one a batch: shown, they would bury the nodes in the
-      // inspector's actor list. The nodes' own timelines still show each sync ending (xstate.done.actor.walSync).
-      if ((event.actorRef as InspectedRef).id === WAL_SYNC_ID) return;
-      if (event.type === '@xstate.snapshot' || event.type === '@xstate.event' || event.type === '@xstate.actor') throttle.take(event);
-    },
+    inspect: (event) => throttle.take(event),
     async stop() {
       throttle.flush();
       // The inspector converts events on a 0 ms timer; let those run before closing.

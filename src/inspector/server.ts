@@ -45,14 +45,16 @@ export async function startInspectorServer(options: { host: string; port: number
   const http = createServer((request, response) => {
     serve(request, response, registry, now).catch((error: unknown) => send(response, 500, 'text/plain', String(error)));
   });
+  await listen(http, options.host, options.port);
+  // Attached once listening: it re-emits the server's errors, and a failed listen must reject, not throw.
   const sockets = new WebSocketServer({ server: http });
+  sockets.on('error', () => undefined);
   sockets.on('connection', (socket) => {
     const connection = registry.connect();
     socket.on('message', (data) => registry.receive(connection, data.toString(), now()));
     socket.on('close', () => registry.disconnect(connection, now()));
     socket.on('error', () => socket.terminate());
   });
-  await listen(http, options.host, options.port);
   const { port } = http.address() as AddressInfo;
   return {
     registry,

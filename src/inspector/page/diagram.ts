@@ -7,7 +7,7 @@
  */
 import { escapeHtml } from './format.js';
 
-interface StateConfig {
+export interface StateConfig {
   initial?: string;
   type?: string;
   states?: Record<string, StateConfig>;
@@ -44,9 +44,36 @@ export function drawDiagram(definition: unknown, value: unknown): string {
 }
 
 function children(config: StateConfig, prefix: string, active: Set<string>): string {
-  const states = Object.entries(config.states ?? {});
-  if (states.length === 0) return '';
-  return `<div class="states">${states.map(([key, child]) => box(key, child, prefix + key, key === config.initial, active)).join('')}</div>`;
+  const states = config.states ?? {};
+  const keys = lifecycleOrder(config);
+  if (keys.length === 0) return '';
+  return `<div class="states">${keys.map((key) => box(key, states[key], prefix + key, key === config.initial, active)).join('')}</div>`;
+}
+
+/**
+ * A compound state's children in the order a run meets them: the initial
+ * one, then each one first targeted by those before it (breadth first), then
+ * any left. The config arrives with its keys sorted, which says nothing.
+ */
+export function lifecycleOrder(config: StateConfig): string[] {
+  const states = config.states ?? {};
+  const keys = Object.keys(states);
+  const order = config.initial !== undefined && config.initial in states ? [config.initial] : [];
+  for (let i = 0; i < order.length; i++) {
+    for (const target of targetsWithin(states[order[i]])) {
+      const sibling = target.split('.')[0];
+      if (sibling in states && !order.includes(sibling)) order.push(sibling);
+    }
+  }
+  return [...order, ...keys.filter((key) => !order.includes(key))];
+}
+
+/** Every transition target of a state and its descendants, shortened (see shortTarget). */
+function targetsWithin(config: StateConfig): string[] {
+  const specs: unknown[] = [...Object.values(config.on ?? {}), config.always, ...Object.values(config.after ?? {})];
+  for (const invoke of list(config.invoke)) specs.push((invoke as { onDone?: unknown }).onDone, (invoke as { onError?: unknown }).onError);
+  const own = specs.flatMap((spec) => list(spec)).flatMap((item) => list(typeof item === 'string' ? item : (item as { target?: unknown }).target).map((target) => shortTarget(String(target))));
+  return [...own, ...Object.values(config.states ?? {}).flatMap(targetsWithin)];
 }
 
 function box(key: string, config: StateConfig, path: string, initial: boolean, active: Set<string>): string {

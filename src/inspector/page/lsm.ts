@@ -5,9 +5,9 @@
  * (src/actors/lsmSummary.ts). Pure: summary in, HTML and SVG text out.
  *
  * The key space: every file boundary key, past the prefix all of them share,
- * read as a number (its next characters as digits base 128) and scaled
- * between the smallest and the largest, so keys like user:0000abcd spread
- * as their hex digits do. L0 files overlap, so each gets a row (newest on
+ * read as a number (its next characters as digits, in the alphabet of the
+ * characters the keys use there) and scaled between the smallest and the
+ * largest, so keys like user:0000abcd spread as their hex digits do. L0 files overlap, so each gets a row (newest on
  * top); a deeper level's files do not, so they share one.
  */
 import type { LsmFile, LsmSummary } from '../../actors/lsmSummary.js';
@@ -24,9 +24,16 @@ export function keyScale(keys: string[]): (key: string) => number {
   if (keys.length === 0) return () => 0;
   let prefix = keys[0];
   for (const key of keys) while (!key.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  // The digits: the characters the keys use past the prefix, so hex keys spread as hex numbers (no gap between 9 and a).
+  const alphabet = [...new Set(keys.flatMap((key) => [...key.slice(prefix.length, prefix.length + DIGITS)]))].sort();
+  const digit = (char: string | undefined): number => {
+    if (char === undefined) return 0;
+    const below = alphabet.filter((known) => known < char).length;
+    return alphabet.includes(char) ? below + 1 : below + 0.5;
+  };
   const numeric = (key: string): number => {
     let value = 0;
-    for (let i = 0; i < DIGITS; i++) value = value * 128 + Math.min(key.charCodeAt(prefix.length + i) || 0, 127);
+    for (let i = 0; i < DIGITS; i++) value = value * (alphabet.length + 1) + digit(key[prefix.length + i]);
     return value;
   };
   const values = keys.map(numeric);
