@@ -81,6 +81,7 @@ interface NodeRecord {
 type InspectionMessage = {
   type?: unknown;
   sessionId?: unknown;
+  rootId?: unknown;
   parentId?: unknown;
   name?: unknown;
   definition?: unknown;
@@ -93,8 +94,6 @@ const BUSY_EVENTS = new Set(['requests', 'xstate.done.actor.walSync']);
 
 export class Registry {
   private readonly nodes = new Map<string, NodeRecord>();
-  /** sessionIds of child actors (invoked flushes, store opens) per connection: their events are not nodes. */
-  private readonly children = new Set<string>();
   private nextConnection = 1;
 
   /** Returns a new connection number: one per WebSocket a process opens. */
@@ -120,12 +119,9 @@ export class Registry {
       return;
     }
     if (typeof message !== 'object' || message === null || typeof message.sessionId !== 'string') return;
-    const childKey = `${connection}/${message.sessionId}`;
-    if (message.type === '@xstate.actor' && typeof message.parentId === 'string') {
-      this.children.add(childKey);
-      return;
-    }
-    if (this.children.has(childKey)) return;
+    // Child actors (an invoked store open or flush): every converted event names its root; 'anonymous' names none.
+    const { rootId, parentId } = message;
+    if (typeof parentId === 'string' || (typeof rootId === 'string' && rootId !== 'anonymous' && rootId !== message.sessionId)) return;
     const node = this.nodeFor(connection, message.sessionId);
     switch (message.type) {
       case '@xstate.actor':
@@ -146,7 +142,7 @@ export class Registry {
     }
   }
 
-  /** Every node heard from, in the order first heard (a child actor whose announcement was lost is not one: no definition, no context). */
+  /** Every node heard from, in the order first heard (one known only by events, with no definition or context yet, is left out). */
   list(): NodeListing[] {
     return [...this.nodes.values()].filter((node) => node.definition !== null || node.context !== null).map(listing);
   }

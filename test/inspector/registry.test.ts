@@ -44,7 +44,8 @@ describe('Registry', () => {
     registry.receive(first, actor('x:1'), 0);
     registry.receive(first, snapshot('x:1', 'ready', { nodeId: 'n2', pid: 11 }), 0);
     registry.receive(first, JSON.stringify({ type: '@xstate.actor', name: 'flushOldest', sessionId: 'x:2', parentId: 'x:0', snapshot: {} }), 0);
-    registry.receive(first, JSON.stringify({ type: '@xstate.snapshot', sessionId: 'x:2', snapshot: { status: 'done' } }), 0);
+    registry.receive(first, JSON.stringify({ type: '@xstate.snapshot', sessionId: 'x:2', rootId: 'x:0', snapshot: { status: 'done', context: {} } }), 0);
+    registry.receive(first, JSON.stringify({ type: '@xstate.snapshot', sessionId: 'x:3', rootId: 'x:0', snapshot: { status: 'done', context: {} } }), 0);
     // The same session id from another process is another node.
     registry.receive(second, actor('x:0'), 0);
     registry.receive(second, snapshot('x:0', { flushing: 'writing' }, { nodeId: 'n1', pid: 22 }), 0);

@@ -41,13 +41,16 @@ async function runTwoNodes(url: string) {
 }
 
 describe('startInspectorServer', () => {
-  it('lists the nodes of a process streaming to it, with their state and LSM summary, and marks them gone when it disconnects', async () => {
+  it('lists the nodes of every process streaming to it, with their state and LSM summary, and marks them gone when their process disconnects', async () => {
     server = await startInspectorServer({ host: '127.0.0.1', port: 0 });
     const base = `http://127.0.0.1:${server.port}`;
+    // Two "processes": two clients, two connections, each with nodes n1 and n2.
     const inspection = await runTwoNodes(`ws://127.0.0.1:${server.port}`);
+    const other = await runTwoNodes(`ws://127.0.0.1:${server.port}`);
 
-    const nodes = async () => (await (await fetch(`${base}/api/nodes`)).json()) as Array<{ key: string; label: string; connected: boolean; value: unknown }>;
-    await expect.poll(async () => (await nodes()).map((node) => node.label).sort()).toEqual(['n1', 'n2']);
+    const nodes = async () => (await (await fetch(`${base}/api/nodes`)).json()) as Array<{ key: string; label: string; connection: number; connected: boolean; value: unknown }>;
+    await expect.poll(async () => (await nodes()).map((node) => node.label).sort()).toEqual(['n1', 'n1', 'n2', 'n2']);
+    expect(new Set((await nodes()).map((node) => node.connection)).size).toBe(2);
     const [n1] = (await nodes()).filter((node) => node.label === 'n1');
     expect(n1.connected).toBe(true);
 
@@ -60,7 +63,9 @@ describe('startInspectorServer', () => {
     expect(events.some((event) => event.kind === 'transition')).toBe(true);
 
     await inspection.stop();
-    await expect.poll(async () => (await nodes()).map((node) => node.connected)).toEqual([false, false]);
+    await expect.poll(async () => (await nodes()).filter((node) => !node.connected).map((node) => node.connection)).toEqual([n1.connection, n1.connection]);
+    await other.stop();
+    await expect.poll(async () => (await nodes()).map((node) => node.connected)).toEqual([false, false, false, false]);
     expect((await fetch(`${base}/api/nodes/nobody`)).status).toBe(404);
   });
 
