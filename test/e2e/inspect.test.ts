@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { parseConfig } from '../../src/config.js';
 import { CLI, init, request, runCli } from './cli.js';
 
@@ -107,6 +107,29 @@ describe('--inspect', () => {
       expect(files.length).toBeGreaterThan(0);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("reaches a viewer through @statelyai/inspect's own relay (createInspectorServer), LSM summary included", async () => {
+    const probe = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => probe.once('listening', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const { createInspectorServer } = await import('@statelyai/inspect/server');
+    const relay = createInspectorServer({ port, autoOpen: false });
+    try {
+      const input = [init(), ...Array.from({ length: 40 }, (_, i) => request(10 + i, 'memtable_put', { key: `k${i}`, value: 'v'.repeat(200) }))];
+      const run = await runCli(input, { args: ['--inspect', `ws://127.0.0.1:${port}`, '--memtable-max-bytes', '2000'] });
+      expect(run.code).toBe(0);
+      // A viewer connecting afterwards gets the relay's replay of the last 200 events.
+      const viewer = new WebSocket(`ws://127.0.0.1:${port}`);
+      const seen: string[] = [];
+      viewer.on('message', (data) => seen.push(data.toString()));
+      await expect.poll(() => seen.some((raw) => raw.includes('"lsm"') && raw.includes('L0_000001.sst'))).toBe(true);
+      expect(seen.some((raw) => JSON.parse(raw).type === '@xstate.actor')).toBe(true);
+      viewer.close();
+    } finally {
+      relay.stop();
     }
   });
 });

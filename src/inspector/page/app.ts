@@ -55,7 +55,8 @@ function drawSelected(): void {
   drawEventLog();
 }
 
-async function poll(): Promise<void> {
+/** Fetches the node list and the selected node, and draws them. */
+async function refresh(): Promise<void> {
   try {
     const nodes = (await (await fetch('/api/nodes')).json()) as NodeListing[];
     if (selected === null && nodes.length > 0) selected = nodes[0].key;
@@ -67,6 +68,11 @@ async function poll(): Promise<void> {
   } catch (error) {
     element('status').textContent = `inspector unreachable: ${String(error)}`;
   }
+}
+
+/** One loop of refreshes, POLL_MS apart. */
+async function poll(): Promise<void> {
+  await refresh();
   setTimeout(() => void poll(), POLL_MS);
 }
 
@@ -75,7 +81,7 @@ element('node-list').addEventListener('click', ({ target }) => {
   if (item === null) return;
   selected = item.dataset.node ?? null;
   location.hash = encodeURIComponent(selected ?? '');
-  void poll();
+  void refresh();
 });
 element('event-kinds').addEventListener('change', drawEventLog);
 element('event-text').addEventListener('input', drawEventLog);
