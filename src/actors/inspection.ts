@@ -134,7 +134,9 @@ export class InspectionThrottle {
       const snapshot = event.snapshot as Snapshot;
       const state = `${snapshot.status}:${JSON.stringify(snapshot.value)}`;
       if (this.lastState.get(sessionId) !== state) {
-        this.lastState.set(sessionId, state);
+        // An actor that is done, stopped or failed sends no more: forget it (an invoked flush is one of these a flush).
+        if (snapshot.status === 'active') this.lastState.set(sessionId, state);
+        else this.lastState.delete(sessionId);
         this.pendingSnapshots.delete(sessionId);
         this.send(sanitize(event));
       } else {
