@@ -22,9 +22,6 @@ export interface StatelyInspection {
   stop(): Promise<void>;
 }
 
-/** The id the node machine gives its WAL sync children (nodeMachine.ts). */
-const WAL_SYNC_ID = 'walSync';
-
 /** The node machine's flush phase, read from its state value (nodeMachine.ts: flushing.writing, flushing.backoff). */
 function flushPhase(value: unknown): FlushPhase {
   if (typeof value !== 'object' || value === null || !('flushing' in value)) return 'idle';
@@ -106,30 +103,43 @@ export const SNAPSHOT_INTERVAL_MS = 100;
 /** Events a node receives many times a second under load: counted, and sent as one an interval. */
 const BUSY_EVENTS = new Set(['requests', 'xstate.done.actor.walSync']);
 
+/** What a folded event keeps until it is sent: the actor, never the event (see InspectionThrottle). */
+interface Folded {
+  actorRef: InspectionEvent['actorRef'];
+  rootId: string;
+}
+
 /**
  * Thins the stream for a node under full load: per actor, snapshots that
- * do not change its state (value and status) are coalesced to the latest
- * one every SNAPSHOT_INTERVAL_MS, summarized when sent (so the LSM summary,
- * whose cost grows with the file count, is built a few times a second, not
- * once a batch), and BUSY_EVENTS become one event with counts. Everything
- * else passes at once, in order.
+ * do not change its state (value and status) are coalesced to one every
+ * SNAPSHOT_INTERVAL_MS, summarized when sent (so the LSM summary, whose cost
+ * grows with the file count, is built a few times a second, not once a
+ * batch), and BUSY_EVENTS become one event with counts. Everything else
+ * passes at once, in order.
+ *
+ * A folded snapshot is read from its actor when sent (the newest one), and a
+ * folded event is kept as counts: holding the events themselves would keep
+ * a batch's requests and replies alive past young-generation GCs, which
+ * costs the node more than all the inspection does (nodeContext.ts, Output).
  */
 export class InspectionThrottle {
   private readonly lastState = new Map<string, string>();
-  private readonly pendingSnapshots = new Map<string, InspectionEvent>();
-  /** Per actor and event type: the latest busy event, how many were folded in, and the requests they carried. */
-  private readonly pendingBusy = new Map<string, { event: Extract<InspectionEvent, { type: '@xstate.event' }>; batches: number; requests: number }>();
+  private readonly pendingSnapshots = new Map<string, Folded & { eventType: string }>();
+  /** Per actor and event type: how many were folded in, and the requests they carried. */
+  private readonly pendingBusy = new Map<string, Folded & { type: string; batches: number; requests: number }>();
   private timer: NodeJS.Timeout | undefined;
 
   /** `send` receives the events to pass on, sanitized. */
   constructor(private readonly send: (event: InspectionEvent) => void) {}
 
-  /** Takes one inspection event: passes it on now, folds it into the next interval's, or drops it (microsteps, walSync children). */
+  /** Takes one inspection event: passes it on now, folds it into the next interval's, or drops it (microsteps, child actors). */
   take(event: InspectionEvent): void {
-    // A walSync child lives for one WAL sync, one a batch: shown, they would bury the nodes in the
-    // inspector's actor list. The nodes' own timelines still show each sync ending (xstate.done.actor.walSync).
-    if ((event.actorRef as InspectedRef).id === WAL_SYNC_ID) return;
-    const sessionId = event.actorRef.sessionId;
+    // Child actors live for one store open, one flush or one WAL sync (one a batch): shown, they would bury
+    // the nodes in the inspector's actor list, and they were most of what a busy node sent (each socket
+    // write costs a system call). The node's own timeline still shows each one ending (xstate.done.actor.*).
+    if ((event.actorRef as InspectedRef)._parent !== undefined) return;
+    const { actorRef, rootId } = event;
+    const sessionId = actorRef.sessionId;
     if (event.type === '@xstate.snapshot') {
       const snapshot = event.snapshot as Snapshot;
       const state = `${snapshot.status}:${JSON.stringify(snapshot.value)}`;
@@ -140,13 +150,13 @@ export class InspectionThrottle {
         this.pendingSnapshots.delete(sessionId);
         this.send(sanitize(event));
       } else {
-        this.pendingSnapshots.set(sessionId, event);
+        this.pendingSnapshots.set(sessionId, { actorRef, rootId, eventType: event.event.type });
         this.schedule();
       }
     } else if (event.type === '@xstate.event' && BUSY_EVENTS.has(event.event.type)) {
-      const key = `${sessionId} ${event.event.type}`;
-      const busy = this.pendingBusy.get(key) ?? { event, batches: 0, requests: 0 };
-      busy.event = event;
+      const { type } = event.event;
+      const key = `${sessionId} ${type}`;
+      const busy = this.pendingBusy.get(key) ?? { actorRef, rootId, type, batches: 0, requests: 0 };
       busy.batches++;
       busy.requests += (event.event as { envelopes?: unknown[] }).envelopes?.length ?? 0;
       this.pendingBusy.set(key, busy);
@@ -160,12 +170,15 @@ export class InspectionThrottle {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const { event, batches, requests } of this.pendingBusy.values()) {
-      const counts = event.event.type === 'requests' ? { batches, requests } : { batches };
-      this.send({ ...sanitize(event), event: { type: event.event.type, ...counts } } as InspectionEvent);
+    for (const { actorRef, rootId, type, batches, requests } of this.pendingBusy.values()) {
+      const counts = type === 'requests' ? { batches, requests } : { batches };
+      this.send({ type: '@xstate.event', actorRef: summarizeActorRef(actorRef as AnyActorRef), rootId, sourceRef: undefined, event: { type, ...counts } } as unknown as InspectionEvent);
     }
     this.pendingBusy.clear();
-    for (const event of this.pendingSnapshots.values()) this.send(sanitize(event));
+    for (const { actorRef, rootId, eventType } of this.pendingSnapshots.values()) {
+      const event = { type: '@xstate.snapshot', actorRef, rootId, snapshot: actorRef.getSnapshot(), event: { type: eventType } } as InspectionEvent;
+      this.send(sanitize(event));
+    }
     this.pendingSnapshots.clear();
   }
 

@@ -1,6 +1,6 @@
 /** The inspection throttle: what a busy node's inspection stream is thinned to. */
 import { describe, expect, it } from 'vitest';
-import { type InspectionEvent, createActor, createMachine } from 'xstate';
+import { type InspectionEvent, createActor, createMachine, fromPromise, waitFor } from 'xstate';
 import { InspectionThrottle } from '../../src/actors/inspection.js';
 
 const machine = createMachine({ id: 'm', initial: 'a', states: { a: { on: { requests: {}, go: 'b' } }, b: {} } });
@@ -54,5 +54,16 @@ describe('InspectionThrottle', () => {
       '{"type":"requests","batches":1,"requests":1}',
       '{"type":"requests","batches":2,"requests":2}',
     ]);
+  });
+
+  it('leaves out child actors, keeping the events their ends send the parent', async () => {
+    const parent = createMachine({ id: 'parent', initial: 'working', states: { working: { invoke: { src: fromPromise(async () => 1), onDone: 'done' } }, done: {} } });
+    const sent: InspectionEvent[] = [];
+    const throttle = new InspectionThrottle((event) => sent.push(event));
+    const actor = createActor(parent, { inspect: (event) => throttle.take(event) }).start();
+    await waitFor(actor, (snapshot) => snapshot.matches('done'));
+    throttle.flush();
+    expect(new Set(sent.map((event) => event.actorRef.sessionId))).toEqual(new Set([actor.sessionId]));
+    expect(sent.some((event) => event.type === '@xstate.event' && event.event.type.startsWith('xstate.done.actor.'))).toBe(true);
   });
 });
