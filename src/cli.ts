@@ -39,6 +39,7 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  if (config.command.kind === 'inspector') return runInspector(config.command, createLogger(config.logLevel));
   const temporary = config.dataDir === undefined || config.command.kind === 'replay';
   let dataRoot: string;
   try {
@@ -93,10 +94,7 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
   if (process.stdin.isTTY) {
     process.stderr.write('memtable-node: reading Maelstrom JSON messages from stdin, one per line; start with {"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}} (Ctrl-D ends)\n');
   }
-  let inspection: StatelyInspection | undefined;
-  if (config.inspect !== undefined) {
-    inspection = await startStatelyInspection(config.inspect, log);
-  }
+  const inspection = await startInspection(config, log);
   log.info(
     { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles, block_cache_bytes: config.blockCacheBytes, compaction: config.compaction },
     'starting',
@@ -125,13 +123,44 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
     });
   } finally {
     await compactionRunner.close();
-    if (inspection) {
-      await inspection.stop();
-      // The inspector's client may still hold a reconnect timer; do not let it keep us alive.
-      setTimeout(() => process.exit(), 1000).unref();
-    }
+    await stopInspection(inspection);
   }
   log.info('stdin ended; exiting');
+}
+
+async function startInspection(config: Config, log: Logger): Promise<StatelyInspection | undefined> {
+  if (config.inspect === undefined) return undefined;
+  const inspection = await startStatelyInspection(config.inspect, log);
+  log.info({ url: config.inspect }, 'streaming to the inspector');
+  return inspection;
+}
+
+async function stopInspection(inspection: StatelyInspection | undefined): Promise<void> {
+  if (inspection === undefined) return;
+  await inspection.stop();
+  // The inspector's client may still hold a reconnect timer; do not let it keep us alive.
+  setTimeout(() => process.exit(), 1000).unref();
+}
+
+/** Serves the inspector until SIGINT or SIGTERM; returns 2 when it cannot listen. */
+async function runInspector({ host, port }: { host: string; port: number }, log: Logger): Promise<number> {
+  // Loaded only for this command: it pulls in the WebSocket server.
+  const { startInspectorServer } = await import('./inspector/server.js');
+  let server;
+  try {
+    server = await startInspectorServer({ host, port });
+  } catch (error) {
+    process.stderr.write(`memtable-node: inspector cannot listen on ${host}:${port}: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const where = server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+  log.info({ url: `http://${where}/`, inspect_url: `ws://${where}` }, 'inspector listening');
+  process.stderr.write(`memtable-node inspector: open http://${where}/ and start nodes with --inspect ws://${where}\n`);
+  await new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+  });
+  await server.close();
+  return 0;
 }
 
 async function runReplay(command: Extract<Config['command'], { kind: 'replay' }>, config: Config, { log, dataRoot, fs }: Environment): Promise<number> {
@@ -160,6 +189,7 @@ async function runReplay(command: Extract<Config['command'], { kind: 'replay' }>
   };
   log.info({ log_file: logFile, batches: plan.batches.length, memtable_max_bytes: settings.memtableMaxBytes, max_immutable: settings.maxImmutable }, 'replaying');
   const compactionRunner = workerRunner();
+  const inspection = await startInspection(config, log);
   try {
     await replay(plan, {
       output: process.stdout,
@@ -173,9 +203,11 @@ async function runReplay(command: Extract<Config['command'], { kind: 'replay' }>
       // The logged run's; a node older than compaction never compacted, so neither does its replay.
       compaction: plan.settings.compaction ?? { ...config.compaction, mode: 'manual' },
       compactionRunner,
+      inspect: inspection && ((event) => inspection.inspect(event)),
     });
   } finally {
     await compactionRunner.close();
+    await stopInspection(inspection);
   }
   return 0;
 }

@@ -12,7 +12,10 @@ import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/cache/blockCache.js';
 import { DEFAULT_MAX_OPEN_FILES } from './storage/cache/fileHandleCache.js';
 import { isTool, TOOLS, toolsHelp } from './tools/commands.js';
 
-export const DEFAULT_INSPECT_URL = 'ws://localhost:8080';
+/** `memtable-node inspector` listens where a bare `--inspect` sends. */
+export const DEFAULT_INSPECTOR_HOST = '127.0.0.1';
+export const DEFAULT_INSPECTOR_PORT = 8080;
+export const DEFAULT_INSPECT_URL = `ws://localhost:${DEFAULT_INSPECTOR_PORT}`;
 
 /** LevelDB-style levels and compaction (SPEC 2b). Parsed and checked; compaction is not built yet. */
 export interface CompactionConfig {
@@ -43,7 +46,7 @@ export interface Config {
    * `run` serves stdin; `replay` reproduces a logged run from its debug log.
    * `flagged` holds the logged-run settings given as flags, which replay checks against the log.
    */
-  command: { kind: 'run' } | { kind: 'replay'; logFile: string; flagged: LoggedRunSettings };
+  command: { kind: 'run' } | { kind: 'replay'; logFile: string; flagged: LoggedRunSettings } | { kind: 'inspector'; host: string; port: number };
   /** undefined: a fresh temporary folder, removed at exit. */
   dataDir: string | undefined;
   memtableMaxBytes: number;
@@ -76,7 +79,7 @@ export interface OptionSpec {
   help: string;
   /** Options that change nothing in `replay`, which refuses them. */
   ignoredByReplay?: boolean;
-  section: 'node' | 'compaction';
+  section: 'node' | 'compaction' | 'inspector';
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -92,7 +95,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { section: 'node', flag: 'block-cache-bytes', env: 'MEMTABLE_BLOCK_CACHE_BYTES', value: 'N', default: String(DEFAULT_BLOCK_CACHE_BYTES), help: 'SSTable data blocks kept in memory, across all nodes, least recently used dropped first' },
   { section: 'node', flag: 'max-line-bytes', env: 'MEMTABLE_MAX_LINE_BYTES', value: 'N', default: '67108864', help: 'skip input lines longer than N bytes' },
   { section: 'node', flag: 'log-level', env: 'LOG_LEVEL', value: 'LEVEL', default: 'info', help: `${LOG_LEVELS.slice(0, -1).join(', ')} or ${LOG_LEVELS.at(-1)}, in any case` },
-  { section: 'node', flag: 'inspect', env: 'MEMTABLE_INSPECT', value: '[URL]', ignoredByReplay: true, help: `stream the node state machines to a Stately inspector over WebSocket; off by default, ${DEFAULT_INSPECT_URL} when given without a URL` },
+  { section: 'node', flag: 'inspect', env: 'MEMTABLE_INSPECT', value: '[URL]', help: `stream the node state machines and LSM summaries over WebSocket to \`memtable-node inspector\` or a Stately inspector relay (replay too); off by default, ${DEFAULT_INSPECT_URL} when given without a URL` },
   { section: 'node', flag: 'version', help: 'print the version and exit' },
   { section: 'node', flag: 'help', help: 'show this help' },
   { section: 'compaction', flag: 'compaction', env: 'MEMTABLE_COMPACTION', value: 'auto|manual', default: 'auto', ignoredByReplay: true, help: 'compact when a trigger fires (auto), or only on request (manual)' },
@@ -102,13 +105,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   { section: 'compaction', flag: 'l0-compaction-trigger', env: 'MEMTABLE_L0_COMPACTION_TRIGGER', value: 'N', default: '4', ignoredByReplay: true, help: 'L0 files that start a compaction' },
   { section: 'compaction', flag: 'l0-slowdown-trigger', env: 'MEMTABLE_L0_SLOWDOWN_TRIGGER', value: 'N', default: '8', ignoredByReplay: true, help: 'L0 files at which writes are slowed' },
   { section: 'compaction', flag: 'l0-stop-trigger', env: 'MEMTABLE_L0_STOP_TRIGGER', value: 'N', default: '12', ignoredByReplay: true, help: 'L0 files at which writes wait (compaction <= slowdown <= stop)' },
+  { section: 'inspector', flag: 'port', env: 'MEMTABLE_INSPECTOR_PORT', value: 'N', default: String(DEFAULT_INSPECTOR_PORT), help: 'the inspector listens on port N (0: any free port)' },
+  { section: 'inspector', flag: 'host', env: 'MEMTABLE_INSPECTOR_HOST', value: 'HOST', default: DEFAULT_INSPECTOR_HOST, help: 'the inspector listens on HOST' },
 ];
 
 const OPTION_BY_FLAG = new Map(OPTIONS.map((option) => [option.flag, option]));
 
 const SECTION_TITLES: Record<OptionSpec['section'], string> = {
   node: 'Options (each also read from the environment variable shown; an empty\nvariable counts as unset):',
-  compaction: 'Compaction settings (levels, SPEC 2b): checked at start, but the node does\nnot compact yet, so for now they change nothing:',
+  compaction: 'Compaction settings (levels L0 to L6, LevelDB style; docs/COMPACTION.md):',
+  inspector: 'memtable-node inspector serves a page that draws every node streaming to it\nlive (state machine, MemTables, levels, flushes, compactions, counters,\nevents); everything it needs is in the package, so it works with no network.\nStart it first, open http://HOST:N/, then start nodes with --inspect:',
 };
 
 /** Fits `text` into lines of at most `width` characters after an indent of `indent`. */
@@ -140,6 +146,8 @@ write-ahead log, SSTables)
 Usage: memtable-node [options]
        memtable-node replay LOGFILE [--log-level LEVEL] [--max-line-bytes N]
                                     [--max-open-files N] [--block-cache-bytes N]
+                                    [--inspect [URL]]
+       memtable-node inspector [--port N] [--host HOST]
        memtable-node TOOL ARGS (offline tools, below)
        memtable-node --version
 
@@ -147,17 +155,18 @@ Reads Maelstrom JSON messages, one per line, on stdin; writes replies on stdout
 and JSON logs on stderr. Exits 0 when stdin ends, after finishing its work; a
 bad flag, variable or data folder is one line on stderr and exit 2.
 
-${(['node', 'compaction'] as const)
+${(['node', 'compaction', 'inspector'] as const)
   .map((section) => [SECTION_TITLES[section], ...OPTIONS.filter((option) => option.section === section).map(helpEntry)].join('\n'))
   .join('\n\n')}
 
 replay LOGFILE reads a log written at --log-level debug, feeds the lines that
 run received to a fresh node with the same settings, in the same batches and
-with flushes at the same points, and prints its replies on stdout. It takes
---memtable-max-bytes, --max-immutable and --max-nodes from the log, and
-refuses flags that would change nothing (--data-dir, --sync, --inspect and the
-compaction settings). A run that began on a non-empty store is replayed from an
-empty one, with a warning: its replies will differ.
+with flushes at the same points, and prints its replies on stdout; with
+--inspect it streams the replayed nodes as a run does. It takes
+--memtable-max-bytes, --max-immutable, --max-nodes and the compaction settings
+from the log, and refuses flags that would change nothing (--data-dir, --sync
+and the compaction settings). A run that began on a non-empty store is
+replayed from an empty one, with a warning: its replies will differ.
 
 Offline tools look into a node's folder (DIR is DATA_DIR/<node_id>) without
 starting a node; all but repair change nothing. Human-readable output, or one
@@ -241,9 +250,19 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
 
   const [subcommand, logFile, ...extra] = positionals;
   let command: Config['command'] = { kind: 'run' };
-  if (subcommand !== undefined) {
+  const inspectorFlags = [...flags.keys()].filter((flag) => OPTION_BY_FLAG.get(flag)!.section === 'inspector');
+  if (subcommand === 'inspector') {
+    if (logFile !== undefined) throw new ConfigError(`inspector takes no arguments, got ${JSON.stringify(logFile)}`);
+    const others = [...flags.keys()].filter((flag) => !['port', 'host', 'log-level', 'help'].includes(flag));
+    if (others.length > 0) throw new ConfigError(`inspector takes only --port, --host and --log-level, got ${others.map((flag) => `--${flag}`).join(', ')}`);
+    const port = withDefault('port');
+    if (!/^\d+$/.test(port.text) || Number(port.text) > 65535) throw new ConfigError(`${port.from} must be a port number (0 to 65535), got ${JSON.stringify(port.text)}`);
+    command = { kind: 'inspector', host: withDefault('host').text, port: Number(port.text) };
+  } else if (inspectorFlags.length > 0) {
+    throw new ConfigError(`${inspectorFlags.map((flag) => `--${flag}`).join(' and ')} belong to the inspector command: memtable-node inspector [--port N] [--host HOST]`);
+  } else if (subcommand !== undefined) {
     if (isTool(subcommand)) throw new ConfigError(`${subcommand} takes no node options; put it first: memtable-node ${subcommand} ${TOOLS[subcommand].usage}`);
-    if (subcommand !== 'replay') throw new ConfigError(`unknown command ${JSON.stringify(subcommand)}; the commands are replay LOGFILE and the offline tools (memtable-node --help)`);
+    if (subcommand !== 'replay') throw new ConfigError(`unknown command ${JSON.stringify(subcommand)}; the commands are replay LOGFILE, inspector and the offline tools (memtable-node --help)`);
     if (logFile === undefined || extra.length > 0) throw new ConfigError(`replay takes exactly one LOGFILE, got ${positionals.length - 1} arguments`);
     const ignored = [...flags.keys()].filter((flag) => OPTION_BY_FLAG.get(flag)!.ignoredByReplay);
     if (ignored.length > 0) {

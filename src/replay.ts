@@ -27,6 +27,7 @@
 import { setImmediate } from 'node:timers';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
+import type { InspectionEvent } from 'xstate';
 import { runNodes } from './actors/runtime.js';
 import type { LoggedRunSettings } from './config.js';
 import type { InstallKind } from './actors/nodeContext.js';
@@ -116,6 +117,8 @@ export interface ReplayOptions {
   blockCacheBytes: number;
   compaction: CompactionOptions;
   compactionRunner: CompactionRunner;
+  /** Also receives every actor's inspection events (replay --inspect). */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 /** Feeds the plan's batches to fresh nodes, keeping flush and compaction installs where the log had them. */
@@ -171,6 +174,7 @@ export async function replay(plan: ReplayPlan, options: ReplayOptions): Promise<
       compactionRunner: options.compactionRunner,
       holdInstall,
     },
+    inspect: options.inspect,
     onInstalled: (nodeId, kind) => {
       const key = installKey(nodeId, kind);
       installed.set(key, (installed.get(key) ?? 0) + 1);

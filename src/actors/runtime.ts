@@ -147,8 +147,10 @@ export async function runNodes(options: RuntimeOptions): Promise<void> {
 
   for (const actor of actors.values()) await waitFor(actor, idle, { timeout: Infinity });
   for (const actor of actors.values()) {
-    actor.getSnapshot().context.store?.close();
+    const { store } = actor.getSnapshot().context;
+    // Stopped first, so its last snapshot (the inspector's last picture of the node) shows the store still open.
     actor.stop();
+    store?.close();
   }
   await sink.flush();
 }

@@ -377,13 +377,23 @@ export class Store {
   /** lsm_compact_status's figures, since the store opened. */
   compactionStatus(): CompactionStatus {
     const scores = levelScores(this.versions.current, this.pickerOptions);
-    const written = this.flushBytesWritten + this.compactionBytesWritten;
+    const { userBytes, flushedBytes, compactedBytes } = this.writeCounters();
     return {
       pendingCompactions: scores.filter((score) => score >= 1).length,
       totalCompactions: this.compactions,
-      totalBytesCompacted: this.compactionBytesWritten,
-      writeAmplification: this.userBytes === 0 ? 0 : written / this.userBytes,
+      totalBytesCompacted: compactedBytes,
+      writeAmplification: userBytes === 0 ? 0 : (flushedBytes + compactedBytes) / userBytes,
     };
+  }
+
+  /** Bytes since open: key and value bytes written by clients, SSTable bytes written by flushes and by compactions. */
+  writeCounters(): { userBytes: number; flushedBytes: number; compactedBytes: number } {
+    return { userBytes: this.userBytes, flushedBytes: this.flushBytesWritten, compactedBytes: this.compactionBytesWritten };
+  }
+
+  /** The level targets and triggers this store compacts by. */
+  get compactionOptions(): Readonly<CompactionOptions> {
+    return this.options.compaction;
   }
 
   /** The newest frozen MemTable, which the next sstable_flush reply reports on. */

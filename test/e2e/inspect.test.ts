@@ -1,13 +1,30 @@
 /** --inspect: the node machine's inspection events reach a Stately-inspector WebSocket, sanitized. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { parseConfig } from '../../src/config.js';
-import { CLI, init, request } from './cli.js';
+import { CLI, init, request, runCli } from './cli.js';
+
+type Received = { raw: string; event: { type: string; name?: string; snapshot?: { value?: unknown; context?: Record<string, unknown> } } };
+
+/** A WebSocket server that records what nodes send it, as the Stately relay would receive it. */
+async function inspectorStub() {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  const received: Received[] = [];
+  const connected = new Promise<void>((resolve) =>
+    server.on('connection', (socket) => {
+      socket.on('message', (data) => received.push({ raw: data.toString(), event: JSON.parse(data.toString()) }));
+      resolve();
+    }),
+  );
+  return { server, port, received, connected };
+}
 
 describe('--inspect', () => {
   it('defaults to ws://localhost:8080 when given no URL', () => {
@@ -17,17 +34,18 @@ describe('--inspect', () => {
     expect(parseConfig([], {})).toMatchObject({ inspect: undefined });
   });
 
+  it('parses the inspector command: port and host, their defaults, and their errors', () => {
+    expect(parseConfig(['inspector'], {})).toMatchObject({ command: { kind: 'inspector', host: '127.0.0.1', port: 8080 } });
+    expect(parseConfig(['inspector', '--port', '0', '--host', '::1'], {})).toMatchObject({ command: { kind: 'inspector', host: '::1', port: 0 } });
+    expect(() => parseConfig(['inspector', '--port', '70000'], {})).toThrow('--port must be a port number (0 to 65535), got "70000"');
+    expect(() => parseConfig(['inspector', '--port', 'x'], {})).toThrow('--port must be a port number');
+    expect(() => parseConfig(['inspector', 'extra'], {})).toThrow('inspector takes no arguments, got "extra"');
+    expect(() => parseConfig(['--port', '9000'], {})).toThrow('--port and --host belong to the inspector command');
+    expect(parseConfig(['replay', 'run.log', '--inspect'], {})).toMatchObject({ command: { kind: 'replay', logFile: 'run.log' }, inspect: 'ws://localhost:8080' });
+  });
+
   it('streams the transitions of a real run, with context summarized, and nothing on stdout but replies', async () => {
-    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise((resolve) => server.once('listening', resolve));
-    const { port } = server.address() as AddressInfo;
-    const received: Array<{ raw: string; event: { type: string; name?: string; snapshot?: { value?: unknown; context?: Record<string, unknown> } } }> = [];
-    const connected = new Promise<void>((resolve) =>
-      server.on('connection', (socket) => {
-        socket.on('message', (data) => received.push({ raw: data.toString(), event: JSON.parse(data.toString()) }));
-        resolve();
-      }),
-    );
+    const { server, port, received, connected } = await inspectorStub();
 
     const dataDir = mkdtempSync(join(tmpdir(), 'inspect-test-'));
     const child = spawn(process.execPath, [CLI, '--inspect', `ws://127.0.0.1:${port}`, '--memtable-max-bytes', '2000', '--data-dir', dataDir], {
@@ -63,13 +81,13 @@ describe('--inspect', () => {
     const contexts = received.flatMap(({ event }) => (event.snapshot?.context ? [event.snapshot.context] : []));
     expect(contexts.length).toBeGreaterThan(3);
     for (const context of contexts) {
-      expect(Object.keys(context).sort()).toEqual(['flushFailures', 'flushWaiter', 'heldBatches', 'initRequest', 'initialized', 'nextMsgId', 'nodeId', 'pending', 'store', 'walSyncing']);
+      expect(Object.keys(context).sort()).toEqual(['flushFailures', 'flushWaiter', 'heldBatches', 'initRequest', 'initialized', 'lsm', 'nextMsgId', 'nodeId', 'pending', 'pid', 'walSyncing']);
     }
     // WAL syncs (--data-dir, --sync always) show as events the node receives, not as actors of their own.
     expect(received.some(({ raw }) => raw.includes('xstate.done.actor.walSync'))).toBe(true);
     expect(received.filter(({ event }) => event.type === '@xstate.actor').map(({ raw }) => JSON.parse(raw).name ?? '')).not.toContain('walSync');
     expect(received.some(({ raw }) => /"id":"walSync"/.test(raw) && !raw.includes('xstate.done.actor.walSync'))).toBe(false);
-    expect(contexts.some((context) => JSON.stringify(context.store).includes('L0_000001.sst'))).toBe(true);
+    expect(contexts.some((context) => JSON.stringify(context.lsm).includes('L0_000001.sst'))).toBe(true);
     // 60 values of 300 bytes were written; no event carries them.
     for (const { raw } of received) expect(raw).not.toContain('v'.repeat(300));
   });
@@ -111,4 +129,50 @@ describe('--inspect', () => {
     expect(await exited).toBe(0);
     server.close();
   }, 20_000);
+  it('streams a replay: replay LOGFILE --inspect URL', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'inspect-replay-'));
+    try {
+      const input = [init()];
+      for (let i = 0; i < 40; i++) input.push(request(10 + i, 'memtable_put', { key: `k${i}`, value: 'v'.repeat(200) }));
+      const original = await runCli(input, { args: ['--memtable-max-bytes', '2000'], env: { LOG_LEVEL: 'debug' } });
+      const logFile = join(dataDir, 'run.log');
+      writeFileSync(logFile, original.stderr);
+
+      const { server, port, received } = await inspectorStub();
+      // Spawned, not spawnSync: the stub's socket needs this process's event loop while the replay runs.
+      const replay = spawn(process.execPath, [CLI, 'replay', logFile, '--inspect', `ws://127.0.0.1:${port}`], { env: { ...process.env, LOG_LEVEL: 'warn' } });
+      let stdout = '';
+      replay.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      expect(await new Promise((resolve) => replay.on('close', resolve))).toBe(0);
+      server.close();
+      expect(stdout.split('\n').filter(Boolean)).toEqual(original.lines);
+      const files = received.flatMap(({ event }) => ((event.snapshot?.context?.lsm as { levels?: Array<{ files: unknown[] }> } | undefined)?.levels?.[0].files ?? []));
+      expect(files.length).toBeGreaterThan(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("reaches a viewer through @statelyai/inspect's own relay (createInspectorServer), LSM summary included", async () => {
+    const probe = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => probe.once('listening', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const { createInspectorServer } = await import('@statelyai/inspect/server');
+    const relay = createInspectorServer({ port, autoOpen: false });
+    try {
+      const input = [init(), ...Array.from({ length: 40 }, (_, i) => request(10 + i, 'memtable_put', { key: `k${i}`, value: 'v'.repeat(200) }))];
+      const run = await runCli(input, { args: ['--inspect', `ws://127.0.0.1:${port}`, '--memtable-max-bytes', '2000'] });
+      expect(run.code).toBe(0);
+      // A viewer connecting afterwards gets the relay's replay of the last 200 events.
+      const viewer = new WebSocket(`ws://127.0.0.1:${port}`);
+      const seen: string[] = [];
+      viewer.on('message', (data) => seen.push(data.toString()));
+      await expect.poll(() => seen.some((raw) => raw.includes('"lsm"') && raw.includes('L0_000001.sst'))).toBe(true);
+      expect(seen.some((raw) => JSON.parse(raw).type === '@xstate.actor')).toBe(true);
+      viewer.close();
+    } finally {
+      relay.stop();
+    }
+  });
 });
