@@ -259,7 +259,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
     if (!/^\d+$/.test(port.text) || Number(port.text) > 65535) throw new ConfigError(`${port.from} must be a port number (0 to 65535), got ${JSON.stringify(port.text)}`);
     command = { kind: 'inspector', host: withDefault('host').text, port: Number(port.text) };
   } else if (inspectorFlags.length > 0) {
-    throw new ConfigError(`${inspectorFlags.map((flag) => `--${flag}`).join(' and ')} belong to the inspector command: memtable-node inspector [--port N] [--host HOST]`);
+    const named = inspectorFlags.map((flag) => `--${flag}`).join(' and ');
+    throw new ConfigError(`${named} ${inspectorFlags.length === 1 ? 'belongs' : 'belong'} to the inspector command: memtable-node inspector [--port N] [--host HOST]`);
   } else if (subcommand !== undefined) {
     if (isTool(subcommand)) throw new ConfigError(`${subcommand} takes no node options; put it first: memtable-node ${subcommand} ${TOOLS[subcommand].usage}`);
     if (subcommand !== 'replay') throw new ConfigError(`unknown command ${JSON.stringify(subcommand)}; the commands are replay LOGFILE, inspector and the offline tools (memtable-node --help)`);

@@ -83,7 +83,8 @@ describe('parseConfig', () => {
   it('gives replay the settings flags it checks against the log, and refuses those it would ignore', () => {
     expect(parse(['replay', 'run.log', '--max-immutable', '3']).command).toEqual({ kind: 'replay', logFile: 'run.log', flagged: { maxImmutable: 3 } });
     expect(refusal(['replay', 'run.log', '--data-dir', 'd', '--sync', 'none'])).toMatch(/^replay does not take --data-dir, --sync:/);
-    expect(refusal(['replay', 'run.log', '--inspect'])).toMatch(/^replay does not take --inspect:/);
+    // A replay streams to an inspector as a run does.
+    expect(parse(['replay', 'run.log', '--inspect']).inspect).toBe('ws://localhost:8080');
     expect(refusal(['replay', 'run.log', '--compaction', 'manual'])).toMatch(/^replay does not take --compaction:/);
   });
 

@@ -40,7 +40,8 @@ describe('--inspect', () => {
     expect(() => parseConfig(['inspector', '--port', '70000'], {})).toThrow('--port must be a port number (0 to 65535), got "70000"');
     expect(() => parseConfig(['inspector', '--port', 'x'], {})).toThrow('--port must be a port number');
     expect(() => parseConfig(['inspector', 'extra'], {})).toThrow('inspector takes no arguments, got "extra"');
-    expect(() => parseConfig(['--port', '9000'], {})).toThrow('--port and --host belong to the inspector command');
+    expect(() => parseConfig(['--port', '9000'], {})).toThrow('--port belongs to the inspector command');
+    expect(() => parseConfig(['--port', '9000', '--host', 'h'], {})).toThrow('--port and --host belong to the inspector command');
     expect(parseConfig(['replay', 'run.log', '--inspect'], {})).toMatchObject({ command: { kind: 'replay', logFile: 'run.log' }, inspect: 'ws://localhost:8080' });
   });
 

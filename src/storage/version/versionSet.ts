@@ -30,7 +30,7 @@ import { corruption } from '../errors.js';
 import { type FileSystem, readFileIfExists } from '../env/fileSystem.js';
 import { newReaderCaches, type ReaderCaches, SSTableReader } from '../sstable/reader.js';
 import { fileMetadataFromProperties, type FileMetadata } from './fileMetadata.js';
-import { LEGACY_MANIFEST_FILE, manifestFileName, parseManifestFileName, parseSSTableFileName } from './fileNames.js';
+import { CURRENT_FILE, LEGACY_MANIFEST_FILE, manifestFileName, parseManifestFileName, parseSSTableFileName } from './fileNames.js';
 import { readLegacyManifest } from './legacyManifest.js';
 import { decodeManifest, encodeManifestRecord, ManifestRecordKind, ManifestWriter, readCurrent, writeCurrent } from './manifest.js';
 import { Version, type VersionEdit } from './version.js';
@@ -67,7 +67,7 @@ export async function readVersionState(fs: FileSystem, dir: string, caches?: Rea
   const current = await readCurrent(fs, dir);
   if (current !== null) return readManifestFile(fs, dir, current);
   const legacy = await readLegacyManifest(fs, dir);
-  if (legacy === null) return null;
+  if (legacy === null) return readManifestWithoutCurrent(fs, dir);
   const files: FileMetadata[] = [];
   const ownCaches = caches ?? newReaderCaches(fs, 8, 0);
   for (const name of legacy.sstables) {
@@ -90,6 +90,28 @@ export async function readVersionState(fs: FileSystem, dir: string, caches?: Rea
     compactPointers: new Map(),
     records: 1,
   };
+}
+
+/**
+ * No CURRENT and no legacy MANIFEST. CURRENT is written right after a new
+ * MANIFEST and only ever replaced by rename, never removed, so a MANIFEST
+ * without one is the first MANIFEST of a store a crash stopped before its
+ * CURRENT (nothing it holds was installed, so the WAL still has every write
+ * it covers), or a CURRENT lost to damage. Either way a lone MANIFEST that
+ * holds a whole snapshot is the truth, and is read (the next edit writes a
+ * new MANIFEST and CURRENT); one with no whole record was never written, so
+ * the store is new. Several MANIFESTs and no CURRENT cannot be told apart:
+ * opening as empty would drop every SSTable, so that is corruption (repair).
+ */
+async function readManifestWithoutCurrent(fs: FileSystem, dir: string): Promise<VersionState | null> {
+  const manifests = (await fs.readdir(dir)).filter((name) => parseManifestFileName(name) !== undefined);
+  if (manifests.length === 0) return null;
+  if (manifests.length > 1) {
+    throw corruption(`${CURRENT_FILE} is missing and ${manifests.sort().join(', ')} are present: which is live cannot be told (memtable-node repair rebuilds it)`);
+  }
+  const bytes = await readFileIfExists(fs, join(dir, manifests[0]));
+  if (bytes === null || decodeManifest(bytes, manifests[0]).records.length === 0) return null;
+  return readManifestFile(fs, dir, manifests[0]);
 }
 
 async function readManifestFile(fs: FileSystem, dir: string, name: string): Promise<VersionState> {

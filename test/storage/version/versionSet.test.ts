@@ -5,7 +5,7 @@
  * edits; a failed append never appended to again; readVersionState reads
  * without writing; a legacy MANIFEST converts.
  */
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { faultInjectingFileSystem, type FaultPlan } from '../../../src/storage/env/faultInjection.js';
@@ -183,6 +183,27 @@ describe('VersionSet', () => {
     const dir = freshDir();
     writeFileSync(join(dir, 'CURRENT'), 'MANIFEST-000004\n');
     await expect(readVersionState(nodeFileSystem, dir)).rejects.toMatchObject({ code: 'STORAGE_CORRUPTION', message: expect.stringMatching(/MANIFEST-000004, which does not exist/) });
+  });
+
+  it('without CURRENT, reads a lone MANIFEST (a crash cut off its CURRENT, or damage took it), and refuses to guess among several', async () => {
+    const dir = freshDir();
+    const { versions } = await VersionSet.open(nodeFileSystem, dir);
+    const file = meta(versions.newFileNumber(), 'a', 'm');
+    await versions.logAndApply({ newFiles: [{ level: 0, file }], minLiveWal: 3 });
+    await versions.close();
+    rmSync(join(dir, 'CURRENT'));
+    const lone = await readVersionState(nodeFileSystem, dir);
+    expect(lone).toMatchObject({ manifestFile: 'MANIFEST-000001', minLiveWal: 3 });
+    expect(lone!.version.levels[0].map(({ number }) => number)).toEqual([file.number]);
+
+    // A second MANIFEST: which one is live cannot be told, and opening as empty would drop every file.
+    writeFileSync(join(dir, 'MANIFEST-000002'), readFileSync(join(dir, 'MANIFEST-000001')));
+    await expect(readVersionState(nodeFileSystem, dir)).rejects.toMatchObject({ code: 'STORAGE_CORRUPTION', message: expect.stringContaining('CURRENT is missing') });
+
+    // A lone MANIFEST with no whole record was never written: a new store.
+    rmSync(join(dir, 'MANIFEST-000002'));
+    writeFileSync(join(dir, 'MANIFEST-000001'), readFileSync(join(dir, 'MANIFEST-000001')).subarray(0, 5));
+    expect(await readVersionState(nodeFileSystem, dir)).toBeNull();
   });
 
   it('readVersionState changes nothing on disk, a torn tail included', async () => {
