@@ -28,6 +28,7 @@ export interface EngineResults {
   engines: Record<EngineName, Figures>;
 }
 
+/** `runs` runs of both engines, alternating; every figure's median with its runs. Rejects if a child fails its own checks. */
 export async function runEngineBench(options: EngineOptions, progress: (line: string) => void): Promise<EngineResults> {
   const raw: Record<EngineName, EngineRun[]> = { ours: [], leveldb: [] };
   for (let run = 0; run < options.runs; run++) {

@@ -32,8 +32,9 @@ export interface LatencyNode {
 
 /**
  * The nodes the latency figures compare, in the order they run. The
- * compaction comparison (issue 13) is one more entry here, e.g.
- * `{ name: 'manual', label: '--compaction manual', args: [...ours('none'), '--compaction', 'manual'] }`.
+ * compaction comparison (issue 13) is one more entry here, named 'manual'
+ * (report.ts then judges syncNone's p99 against it):
+ * `{ name: 'manual', label: 'memtable-node, compaction manual', args: [...ours('none'), '--compaction', 'manual'] }`.
  */
 export function latencyNodes(cli: string, echo: string): LatencyNode[] {
   const ours = (sync: 'none' | 'always'): string[] => [cli, '--data-dir', 'DATA_DIR', '--sync', sync, '--memtable-max-bytes', String(LATENCY_MEMTABLE_BYTES), '--log-level', 'warn'];

@@ -25,14 +25,16 @@ export interface BenchResults {
   soak?: SoakResults;
 }
 
-export const TARGET = { engine: 1.0, durable: 2.0, inMemory: 0.75, p99: 2.0, maxMs: 50, lastMinute: 0.8, rss: 1.2, disk: 1.5 };
+export const TARGET = { engine: 1.0, durable: 2.0, inMemory: 0.75, p99: 2.0, maxMs: 50, lastMinute: 0.8, rss: 1.2, disk: 1.5, autoVsManualP99: 1.5 };
 
+/** A rate in short form: 1.23M, 456k, 12.3k. */
 export function ops(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(n >= 1e5 ? 0 : 1)}k`;
   return n.toFixed(0);
 }
 
+/** A count in short form: 1M, 100k. */
 export function count(n: number): string {
   return n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n);
 }
@@ -82,6 +84,13 @@ export function targetsTable(r: BenchResults): string {
   const p99 = none.p99.median / echo.p99.median;
   rows.push([`latency at ${ops(r.latency.rate)} msg/s, p99, \`--sync none\``, ms(none.p99.median), `${ms(echo.p99.median)} (echo node)`, x(p99), `≤ ${TARGET.p99.toFixed(1)}x`, verdict(p99 <= TARGET.p99)]);
   rows.push([`latency at ${ops(r.latency.rate)} msg/s, max, \`--sync none\``, ms(none.max.median), `${ms(echo.max.median)} (echo node)`, x(none.max.median / echo.max.median), `≤ ${TARGET.maxMs} ms`, verdict(none.max.median <= TARGET.maxMs)]);
+
+  // Issue 13's comparison, judged once latencyNodes has an entry named 'manual' (`--compaction manual` on the same load).
+  const manual = r.latency.nodes.find((n) => n.name === 'manual');
+  if (manual !== undefined) {
+    const ratio = none.p99.median / manual.p99.median;
+    rows.push(['latency p99, automatic compaction against `--compaction manual`', ms(none.p99.median), `${ms(manual.p99.median)} (manual)`, x(ratio), `≤ ${TARGET.autoVsManualP99}x`, verdict(ratio <= TARGET.autoVsManualP99)]);
+  }
 
   const s = r.soak;
   if (s !== undefined) {
@@ -136,6 +145,7 @@ function ratioFigure(numerator: Figure, denominator: Figure): Figure {
   return { runs, median: sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2 };
 }
 
+/** Every end-to-end node's throughput, with its runs and its ratio to the echo node. */
 export function e2eDetails(r: BenchResults): string {
   const rows = r.e2e.nodes.map((node) => [
     node.label,
@@ -146,11 +156,13 @@ export function e2eDetails(r: BenchResults): string {
   return table(['node', 'msg/s (runs)', '÷ echo node', 'MemTables'], rows);
 }
 
+/** Every paced node's percentiles, with their runs. */
 export function latencyDetails(r: BenchResults): string {
   const rows = r.latency.nodes.map((node) => [node.label, ...[node.p50, node.p99, node.p999, node.max].map((f) => `${ms(f.median)}${spread(f, (v) => v.toFixed(1))}`)]);
   return table(['node', 'p50', 'p99', 'p99.9', 'max'], rows);
 }
 
+/** The soak's settings, chart and about a dozen of its samples. */
 export function soakDetails(s: SoakResults): string {
   const every = Math.max(1, Math.ceil(s.samples.length / 12));
   const rows = s.samples
@@ -164,6 +176,7 @@ export function soakDetails(s: SoakResults): string {
   );
 }
 
+/** How each figure was measured, with this run's sizes. */
 export function methodology(r: BenchResults): string {
   const e = r.engine.options;
   const l = r.latency;
@@ -173,6 +186,7 @@ export function methodology(r: BenchResults): string {
 - **Soak** (\`--soak [N]\`, \`bench/soak.ts\`): the end-to-end mix generated as it is sent, sampled every 10 s (replies, the node's RSS from /proc, the bytes of every file in its data folder, its \`.sst\` files). First and last minute are the first and last six whole 10 s intervals.`;
 }
 
+/** How many targets the headline judged, and how many of them passed. */
 export function targetsSummary(r: BenchResults): { pass: number; total: number } {
   const text = targetsTable(r);
   return { pass: (text.match(/\*\*PASS\*\*/g) ?? []).length, total: (text.match(/\*\*(PASS|MISS)\*\*/g) ?? []).length };

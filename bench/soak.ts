@@ -53,6 +53,8 @@ export interface SoakResults {
   rssMaxAfter: number;
   finalDiskBytes: number;
   maxL0: number;
+  /** Measured by a --quick bench: kept in the saved results, never written to the docs. */
+  quick?: boolean;
 }
 
 /** Resident memory of process `pid` in MiB, from /proc (0 where there is none). */

@@ -66,7 +66,9 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 /** The whole chart: `panels` side by side under `title`, one legend entry per distinct series label. */
 export function lineChartSvg(title: string, panels: Panel[]): string {
   const cellW = MARGIN.left + PANEL_W + MARGIN.right;
-  const width = cellW * panels.length;
+  // Wide enough for the title (about 9 px a character at 15 px bold), panels centred.
+  const width = Math.max(cellW * panels.length, title.length * 9 + 40);
+  const left = (width - cellW * panels.length) / 2;
   const legend = [...new Map(panels.flatMap((p) => p.series).map((s) => [s.label, s])).values()];
   const perRow = Math.max(1, Math.floor(width / 260));
   const height = MARGIN.top + PANEL_H + MARGIN.bottom + 16 + Math.ceil(legend.length / perRow) * LEGEND_ROW_H + 8;
@@ -76,7 +78,7 @@ export function lineChartSvg(title: string, panels: Panel[]): string {
   out.push(`<text x="${width / 2}" y="18" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`);
 
   panels.forEach((panel, i) => {
-    const x0 = i * cellW + MARGIN.left;
+    const x0 = left + i * cellW + MARGIN.left;
     const y0 = MARGIN.top + 10;
     const points = panel.series.flatMap((s) => s.points);
     const ys = points.map(([, y]) => y).filter((y) => !panel.logY || y > 0);
