@@ -1,5 +1,6 @@
 /**
- * Writes docs/BENCHMARKS.md and docs/benchmarks.svg. The bench owns only the
+ * Writes docs/BENCHMARKS.md, docs/benchmarks.svg and (after a soak)
+ * docs/soak.svg. The bench owns only the
  * region between the markers; everything around it (notably "What we
  * tried") is written by people and kept as it is.
  */
@@ -11,11 +12,11 @@ export const END = '<!-- bench:end -->';
 
 const SKELETON = `# Benchmarks
 
-\`npm run bench\` measures the MemTable's skip list against three ordered-map
-libraries, the node end to end against a bare JSON-lines echo node, and
-SSTable flushes against a raw sequential write. It regenerates the section
-between the markers below and \`docs/benchmarks.svg\`; edit anything outside
-the markers by hand.
+\`npm run bench\` measures the storage engine against LevelDB, the node end
+to end against an echo node and a LevelDB node, reply latency under a paced
+load and, with \`--soak\`, a long sustained run. It regenerates the section
+between the markers below and the charts; edit anything outside the markers
+by hand.
 
 ${BEGIN}
 ${END}
@@ -25,7 +26,7 @@ ${END}
 _Nothing yet: note here each attempt to close a gap above, the figure before and after, and why it was kept or dropped._
 `;
 
-export function writeBenchmarkDocs(root: string, generated: string, svg: string): void {
+export function writeBenchmarkDocs(root: string, generated: string, svg: string, soakSvg: string | undefined): void {
   const mdPath = join(root, 'docs', 'BENCHMARKS.md');
   let text = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : SKELETON;
   const begin = text.indexOf(BEGIN);
@@ -34,4 +35,5 @@ export function writeBenchmarkDocs(root: string, generated: string, svg: string)
   text = `${text.slice(0, begin + BEGIN.length)}\n${generated.trim()}\n${text.slice(end)}`;
   writeFileSync(mdPath, text);
   writeFileSync(join(root, 'docs', 'benchmarks.svg'), svg);
+  if (soakSvg !== undefined) writeFileSync(join(root, 'docs', 'soak.svg'), soakSvg);
 }

@@ -1,7 +1,8 @@
 /**
  * End to end: messages per second through a node process over pipes, the
  * way a Maelstrom harness drives it. The same generated session is fed to
- * memtable-node's CLI and to the echo node (echoNode.ts).
+ * memtable-node's CLI, the echo node (echoNode.ts) and the LevelDB node
+ * (levelNode.ts).
  *
  * The clock runs from the first byte written after init was answered to
  * the last expected reply line read. Counting newlines is all the reader does while the clock runs
@@ -9,12 +10,12 @@
  * it stops, every reply is parsed and checked: exactly one per request
  * (in_reply_to covers 1..N once each) and no error replies.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Figure, figure } from './stats.js';
-import { maelstromSession, type Session } from './workload.js';
+import { maelstromSession, type Session, type SessionCounts } from './workload.js';
 
 export interface SessionResult {
   seconds: number;
@@ -129,63 +130,66 @@ function checkReplies(output: string, requests: number): { sstables: number; fre
   return { sstables: stats?.sstables?.length ?? 0, freezes };
 }
 
+/** A node under test: a label for the report and the argv after `node` (DATA_DIR: a fresh temporary folder). */
+export interface E2ENode {
+  name: string;
+  label: string;
+  args: string[];
+}
+
+/**
+ * The peers (issue 14): the echo node (the practical limit), our CLI and the
+ * LevelDB node (levelNode.ts), each in memory or at default settings, and
+ * durable (our `--sync always` against the batch's `sync: true`).
+ */
+export function e2eNodes(cli: string, echo: string, level: string): E2ENode[] {
+  return [
+    { name: 'echo', label: 'JSON-lines echo node', args: [echo] },
+    { name: 'ours', label: 'memtable-node, default settings (no WAL)', args: [cli] },
+    { name: 'level', label: 'LevelDB node, default settings (log unsynced)', args: [level, 'DATA_DIR'] },
+    { name: 'oursDurable', label: 'memtable-node `--data-dir` `--sync always`', args: [cli, '--data-dir', 'DATA_DIR', '--sync', 'always'] },
+    { name: 'levelDurable', label: 'LevelDB node, batches `sync: true`', args: [level, 'DATA_DIR', '--sync'] },
+  ];
+}
+
 export interface E2EOptions {
-  cli: string;
-  echo: string;
+  nodes: E2ENode[];
   messages: number;
   keyspace: number;
   runs: number;
   progress: (line: string) => void;
 }
 
-export interface E2EResults {
-  messages: number;
-  keyspace: number;
-  requests: number;
-  puts: number;
-  gets: number;
-  scans: number;
-  inputBytes: number;
-  /** The CLI's argv after the script, DATA_DIR standing for the fresh directory. */
-  cliArgs: string[];
-  cli: Figure;
-  echo: Figure;
-  /** Per CLI run: MemTables frozen, and SSTables already on disk at the last reply (the rest were still flushing). */
+export interface E2ENodeResult extends E2ENode {
+  throughput: Figure;
+  /** Per run: MemTables frozen and SSTables on disk at the last reply (0 for the peers). */
   freezes: number[];
   sstables: number[];
 }
 
-/** Alternates echo and CLI runs over one generated session. */
+export interface E2EResults extends SessionCounts {
+  messages: number;
+  keyspace: number;
+  inputBytes: number;
+  nodes: E2ENodeResult[];
+}
+
+/** Runs every node over one generated session, the nodes alternating within each run. */
 export async function runE2EBench(options: E2EOptions): Promise<E2EResults> {
   const session = maelstromSession(options.messages, options.keyspace, 42);
-  // The WAL is new: pass --sync always (the durable setting) only if this build has it.
-  const help = execFileSync(process.execPath, [options.cli, '--help'], { encoding: 'utf8' });
-  const cliArgs = ['--data-dir', 'DATA_DIR', ...(help.includes('--sync') ? ['--sync', 'always'] : [])];
-  const cli: number[] = [];
-  const echo: number[] = [];
-  const sstables: number[] = [];
-  const freezes: number[] = [];
+  const { input, ...counts } = session;
+  const nodes: E2ENodeResult[] = options.nodes.map((node) => ({ ...node, throughput: figure([]), freezes: [], sstables: [] }));
   for (let run = 0; run < options.runs; run++) {
-    const e = await driveSession(process.execPath, [options.echo], session);
-    echo.push(e.messagesPerSecond);
-    const c = await driveSession(process.execPath, [options.cli, ...cliArgs], session);
-    cli.push(c.messagesPerSecond);
-    sstables.push(c.sstables);
-    freezes.push(c.freezes);
-    options.progress(`e2e run ${run + 1}/${options.runs}: echo ${Math.round(e.messagesPerSecond)} msg/s, cli ${Math.round(c.messagesPerSecond)} msg/s (${c.freezes} MemTables frozen, ${c.sstables} on disk by the last reply)`);
+    const line: string[] = [];
+    for (const node of nodes) {
+      const result = await driveSession(process.execPath, node.args, session);
+      node.throughput.runs.push(result.messagesPerSecond);
+      node.freezes.push(result.freezes);
+      node.sstables.push(result.sstables);
+      line.push(`${node.name} ${Math.round(result.messagesPerSecond / 1000)}k`);
+    }
+    options.progress(`e2e run ${run + 1}/${options.runs} (msg/s): ${line.join(', ')}`);
   }
-  return {
-    messages: options.messages,
-    keyspace: options.keyspace,
-    requests: session.requests,
-    puts: session.puts,
-    gets: session.gets,
-    scans: session.scans,
-    inputBytes: session.input.length,
-    cliArgs,
-    cli: figure(cli),
-    echo: figure(echo),
-    freezes,
-    sstables,
-  };
+  for (const node of nodes) node.throughput = figure(node.throughput.runs);
+  return { messages: options.messages, keyspace: options.keyspace, inputBytes: input.length, ...counts, nodes };
 }

@@ -1,5 +1,6 @@
 /**
- * Flush throughput in a fresh process: writeSSTable over a full MemTable
+ * Flush throughput in a fresh process (a development aid, not part of npm
+ * run bench since issue 14 dropped the flush target): writeSSTable over a full MemTable
  * (~4 MiB accounted, the default freeze threshold) against a raw sequential
  * write of the same number of bytes, in the same directory. Both include
  * open, every write, fdatasync and close, so the ratio is what the SSTable

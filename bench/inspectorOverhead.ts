@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { driveSession } from './e2eBench.js';
 import { median } from './stats.js';
-import { e2eKeyspace, maelstromSession } from './workload.js';
+import { maelstromSession } from './workload.js';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '300000' }, runs: { type: 'string', default: '5' } } });
 const messages = Number(values.messages);
@@ -63,7 +63,8 @@ async function measure(args: string[]): Promise<{ rate: number; cpuMicros: numbe
   return { rate: messagesPerSecond, cpuMicros: ((childrenCpuSeconds() - cpuBefore) * 1e6) / session.requests };
 }
 
-const session = maelstromSession(messages, e2eKeyspace(messages), 11);
+// As the end-to-end bench: as many distinct keys as messages.
+const session = maelstromSession(messages, messages, 11);
 const inspector = await startInspector();
 const httpBase = inspector.url.replace('ws://', 'http://');
 const alone: Array<{ rate: number; cpuMicros: number }> = [];

@@ -1,10 +1,13 @@
 /**
- * One MemTable measurement in a fresh process (spawned by memtableBench.ts
- * with --expose-gc), so no structure inherits another's heap, garbage or
- * JIT feedback. Prints one JSON line on stdout.
+ * The skip list against in-memory ordered maps (a development aid, not part
+ * of npm run bench since issue 14 dropped those targets; the history is in
+ * docs/BENCHMARKS.md): one measurement in a fresh process, so no structure
+ * inherits another's heap, garbage or JIT feedback. Prints one JSON line.
+ * Run each structure in its own process, alternating, e.g. for s in
+ * skiplist sorted-btree js-sdsl rbtree:
  *
- *   node memtableChild.js time   STRUCTURE N LOOKUPS SCANS SEED  -> {put, get, scan} ops/s
- *   node memtableChild.js memory STRUCTURE N SEED        -> {bytesPerEntry}
+ *   node --expose-gc memtableChild.js time   STRUCTURE N LOOKUPS SCANS SEED  -> {put, get, scan} ops/s
+ *   node --expose-gc memtableChild.js memory STRUCTURE N SEED                -> {bytesPerEntry}
  */
 import { createStore, type OrderedStore, type StructureName } from './structures.js';
 import { memTableWorkload, SCAN_LENGTH } from './workload.js';

@@ -20,7 +20,7 @@ import { RawJson } from '../src/protocol/rawJson.js';
 import { parseRequest } from '../src/protocol/requests.js';
 import { EchoReplier } from './echoReplies.js';
 import { median } from './stats.js';
-import { E2E_MESSAGES, e2eKeyspace, maelstromSession } from './workload.js';
+import { E2E_MESSAGES, maelstromSession } from './workload.js';
 
 const CHUNK_BYTES = 64 * 1024;
 const STORED_VALUE = new RawJson('"a stored value, 32 bytes long.."');
@@ -56,7 +56,7 @@ function protocol(input: Buffer): number {
 }
 
 const runs = Number(process.argv[2] ?? 7);
-const session = maelstromSession(E2E_MESSAGES, e2eKeyspace(E2E_MESSAGES), 42);
+const session = maelstromSession(E2E_MESSAGES, E2E_MESSAGES, 42);
 const times: Record<'echo' | 'protocol', number[]> = { echo: [], protocol: [] };
 let sink = 0;
 for (let round = 0; round < runs + 2; round++) {

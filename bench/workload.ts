@@ -116,30 +116,50 @@ export function memTableWorkload(n: number, lookupCount: number, scans: number, 
   return { keys, values, lookups, scanStarts };
 }
 
+/** The engine bench (issue 14): 100-byte values, written in batches of 1,000. */
+export const ENGINE_VALUE_BYTES = 100;
+export const ENGINE_BATCH = 1000;
+
+const HEX_DIGITS = [...'0123456789abcdef'].map((c) => c.charCodeAt(0));
+
+/**
+ * A JSON string literal of exactly `bytes` bytes (quotes included) of random
+ * hex digits: what the engine bench stores in both engines. Hex leaves
+ * LevelDB's Snappy nothing to win (no repeats), as random user data would.
+ */
+export function hexValueOf(random: () => number, bytes: number): string {
+  const codes = new Array<number>(bytes);
+  codes[0] = codes[bytes - 1] = 0x22; // '"'
+  let bits = 0;
+  for (let i = 1; i < bytes - 1; i++) {
+    if ((i - 1) % 7 === 0) bits = (random() * 268435456) >>> 0; // seven 4-bit digits a draw
+    codes[i] = HEX_DIGITS[bits & 15];
+    bits >>>= 4;
+  }
+  return String.fromCharCode.apply(null, codes);
+}
+
 // ---------------------------------------------------------------------------
 // End to end: a Maelstrom session.
 
 export const E2E_VALUE_BYTES = 32;
 export const E2E_SCAN_LIMIT = 20;
-/**
- * 400k messages = 200k puts of 77 accounted bytes (13-byte key, 32-byte value,
- * 32 overhead): over 3 freezes of the 4 MiB MemTable even after overwrites
- * within a MemTable, which a keyspace of 0.75x the message count keeps under
- * ~20%, while about a third of gets hit.
- */
-export const E2E_MESSAGES = 400_000;
-export function e2eKeyspace(messages: number): number {
-  return Math.round(messages * 0.75);
-}
+/** 1M messages over 1M distinct keys (issue 14): ~118 MB of input, 500k puts, so the 4 MiB MemTable freezes over a dozen times. */
+export const E2E_MESSAGES = 1_000_000;
 
-export interface Session {
-  /** The whole session, one JSON message a line. */
-  input: Buffer;
-  /** Requests in it (each must get exactly one reply); their msg_ids are 1..requests. */
+export interface SessionCounts {
+  /** Requests (each must get exactly one reply); their msg_ids are 1..requests. */
   requests: number;
   puts: number;
   gets: number;
   scans: number;
+  /** Distinct keys put: each holds a 13-byte key and an E2E_VALUE_BYTES value at the end. */
+  keysPut: number;
+}
+
+export interface Session extends SessionCounts {
+  /** The whole session, one JSON message a line. */
+  input: Buffer;
 }
 
 /**
@@ -147,33 +167,63 @@ export interface Session {
  * memtable_scan (start key + limit 20), keys drawn uniformly from `keyspace`
  * ids, then one memtable_stats (so the report can show how many SSTables the
  * run flushed). The mix is drawn per message, so puts and reads interleave.
+ * Yields the lines in buffers of about `chunkBytes` (whole lines only), so a
+ * session of 10M messages never has to be in memory at once; returns the
+ * counts once every line was yielded.
  */
-export function maelstromSession(messages: number, keyspace: number, seed: number): Session {
+export function* sessionChunks(messages: number, keyspace: number, seed: number, chunkBytes = 1 << 20): Generator<Buffer, SessionCounts> {
   const random = rng(seed);
   const ids = distinctIds(keyspace, random);
-  const lines: string[] = [];
+  const written = new Uint8Array(keyspace);
+  let lines: string[] = [];
+  let pending = 0;
   let msgId = 1;
-  lines.push(JSON.stringify({ src: 'c0', dest: 'n1', body: { type: 'init', msg_id: msgId++, node_id: 'n1', node_ids: ['n1'] } }));
-  let puts = 0;
-  let gets = 0;
-  let scans = 0;
+  const counts = { puts: 0, gets: 0, scans: 0, keysPut: 0 };
+  const push = (line: string): Buffer | undefined => {
+    lines.push(line);
+    pending += line.length + 1;
+    if (pending < chunkBytes) return undefined;
+    const chunk = Buffer.from(lines.join('\n') + '\n');
+    lines = [];
+    pending = 0;
+    return chunk;
+  };
+  push(JSON.stringify({ src: 'c0', dest: 'n1', body: { type: 'init', msg_id: msgId++, node_id: 'n1', node_ids: ['n1'] } }));
   for (let i = 0; i < messages; i++) {
-    const key = keyOf(ids[(random() * keyspace) | 0]);
+    const index = (random() * keyspace) | 0;
+    const key = keyOf(ids[index]);
     const draw = random();
     let body: string;
     // Bodies are spliced by hand: the value is already JSON text.
     if (draw < 0.5) {
       body = `{"type":"memtable_put","msg_id":${msgId++},"key":"${key}","value":${valueOf(random, E2E_VALUE_BYTES)}}`;
-      puts++;
+      counts.puts++;
+      if (written[index] === 0) {
+        written[index] = 1;
+        counts.keysPut++;
+      }
     } else if (draw < 0.98) {
       body = `{"type":"memtable_get","msg_id":${msgId++},"key":"${key}"}`;
-      gets++;
+      counts.gets++;
     } else {
       body = `{"type":"memtable_scan","msg_id":${msgId++},"start":"${key}","limit":${E2E_SCAN_LIMIT}}`;
-      scans++;
+      counts.scans++;
     }
-    lines.push(`{"src":"c1","dest":"n1","body":${body}}`);
+    const chunk = push(`{"src":"c1","dest":"n1","body":${body}}`);
+    if (chunk !== undefined) yield chunk;
   }
-  lines.push(JSON.stringify({ src: 'c1', dest: 'n1', body: { type: 'memtable_stats', msg_id: msgId++ } }));
-  return { input: Buffer.from(lines.join('\n') + '\n'), requests: msgId - 1, puts, gets, scans };
+  push(JSON.stringify({ src: 'c1', dest: 'n1', body: { type: 'memtable_stats', msg_id: msgId++ } }));
+  if (lines.length > 0) yield Buffer.from(lines.join('\n') + '\n');
+  return { requests: msgId - 1, ...counts };
+}
+
+/** The whole of sessionChunks' session in one buffer. */
+export function maelstromSession(messages: number, keyspace: number, seed: number): Session {
+  const chunks: Buffer[] = [];
+  const generator = sessionChunks(messages, keyspace, seed);
+  for (;;) {
+    const next = generator.next();
+    if (next.done === true) return { input: Buffer.concat(chunks), ...next.value };
+    chunks.push(next.value);
+  }
 }

@@ -220,6 +220,19 @@ export class SkipList<V> {
   }
 
   /**
+   * Replaces node `node`'s value in place and returns the old one: what set()
+   * does to an existing key, for a caller that already knows the node (a
+   * point index beside the list). Ids are dense: the n-th key inserted is
+   * node n. Links and the finger are untouched, so (1) and (3) hold.
+   */
+  replaceValueAt(node: number, value: V): V {
+    if (!(node >= 1 && node <= this.size)) throw new RangeError(`no node ${node}`);
+    const previous = this.entries[2 * node + 1] as V;
+    this.entries[2 * node + 1] = value;
+    return previous;
+  }
+
+  /**
    * Sets targetHi/targetMid to enc(key) under (4), clamped if key does not fit;
    * returns whether it fits (so the key could be a tall node's as it is).
    */

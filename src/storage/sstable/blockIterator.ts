@@ -19,14 +19,14 @@
  */
 import { utf8Slice } from '../encoding/bufferStrings.js';
 import { corruption } from '../errors.js';
-import { type Cursor, EntryKind, readVarint } from './format.js';
+import { type BlockName, type Cursor, EntryKind, readVarint } from './format.js';
 
 const NO_BLOCK = Buffer.alloc(0);
 const INITIAL_KEY_BYTES = 64;
 
 export class BlockIterator {
   private buf: Buffer = NO_BLOCK;
-  private what = '';
+  private what: BlockName = '';
   private restartsAt = 0;
   private numRestarts = 0;
   /** A plain Uint8Array: cheaper to create than a Buffer, and an iterator is made per file a scan visits. */
@@ -40,7 +40,7 @@ export class BlockIterator {
   private readonly cursor: Cursor = { pos: 0 };
 
   /** Binds the cursor to the verified payload buf[0, size); unpositioned. `what` names the block in errors. */
-  reset(buf: Buffer, size: number, what: string): this {
+  reset(buf: Buffer, size: number, what: BlockName): this {
     if (size < 4) throw corruption(`${what}: too short`);
     const numRestarts = buf.readUInt32LE(size - 4);
     const restartsAt = size - 4 - 4 * numRestarts;

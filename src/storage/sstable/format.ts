@@ -124,7 +124,16 @@ export function sealBlock(buf: Buffer, size: number, kind: BlockKind): void {
  * Checks a block read from disk: buf[0, size) is the payload and the trailer
  * follows. Throws STORAGE_CORRUPTION unless the kind and CRC match.
  */
-export function verifyBlock(buf: Buffer, size: number, kind: BlockKind, what: string): void {
+/**
+ * How errors name a block: a string, or an object whose toString builds the
+ * name, so the hot path that reads a block never formats a name it will
+ * only need if the block is damaged.
+ */
+export interface BlockName {
+  toString(): string;
+}
+
+export function verifyBlock(buf: Buffer, size: number, kind: BlockKind, what: BlockName): void {
   if (buf.length < size + BLOCK_TRAILER_SIZE) throw corruption(`${what}: truncated block`);
   const expected = unmaskCrc(buf.readUInt32LE(size + 1));
   const actual = crc32c(buf.subarray(0, size + 1));

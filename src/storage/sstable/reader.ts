@@ -29,6 +29,7 @@ import {
   BLOCK_TRAILER_SIZE,
   type BlockHandle,
   BlockKind,
+  type BlockName,
   type Cursor,
   decodeFooter,
   EntryKind,
@@ -203,28 +204,29 @@ export class SSTableReader {
     return { ...this.handles[i] };
   }
 
-  /** How errors name data block i: its number and where it starts, so an operator can find it. */
-  blockName(i: number): string {
-    return `${this.path}: data block ${i} at byte ${this.handles[i].offset}`;
+  /** How errors name data block i, with where it starts so an operator can find it (formatted only if an error needs it). */
+  blockName(i: number): BlockName {
+    return new DataBlockName(this.path, i, this.handles[i].offset);
   }
 
   /** Binds `cursor` to data block i: its bytes from the block cache, or one positioned read. For lookups and SSTableIterator. */
   readBlock(i: number, cursor: BlockIterator): BlockIterator {
-    return cursor.reset(this.dataBlock(i), this.handles[i].size, this.blockName(i));
+    const name = this.blockName(i);
+    return cursor.reset(this.dataBlock(i, name), this.handles[i].size, name);
   }
 
   /** Data block i's verified bytes (payload, then trailer), from the cache or one positioned read. */
-  private dataBlock(i: number): Buffer {
+  private dataBlock(i: number, name: BlockName): Buffer {
     const key = this.blocks.key(this.owner, i);
     const cached = this.blocks.get<Buffer>(key);
     if (cached !== undefined) return cached;
-    const block = this.readBlockAt(this.handles[i], BlockKind.Data, this.blockName(i));
+    const block = this.readBlockAt(this.handles[i], BlockKind.Data, name);
     this.blocks.set(key, block, block.length);
     return block;
   }
 
   /** Reads and verifies the block at `handle`: payload, then trailer. */
-  private readBlockAt(handle: BlockHandle, kind: BlockKind, what: string): Buffer {
+  private readBlockAt(handle: BlockHandle, kind: BlockKind, what: BlockName): Buffer {
     const buf = this.readAt(handle.offset, handle.size + BLOCK_TRAILER_SIZE);
     if (kind === BlockKind.Data) this.reads++;
     verifyBlock(buf, handle.size, kind, what);
@@ -250,6 +252,19 @@ export class SSTableReader {
 }
 
 // Implementation details follow.
+
+/** A data block's name in errors, built only when one is thrown. */
+class DataBlockName implements BlockName {
+  constructor(
+    private readonly file: string,
+    private readonly block: number,
+    private readonly offset: number,
+  ) {}
+
+  toString(): string {
+    return `${this.file}: data block ${this.block} at byte ${this.offset}`;
+  }
+}
 
 type StoredProperties = Omit<SSTableProperties, 'sizeBytes' | 'bloomFilterBits'>;
 
