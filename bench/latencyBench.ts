@@ -31,10 +31,10 @@ export interface LatencyNode {
 }
 
 /**
- * The nodes the latency figures compare, in the order they run. The
- * compaction comparison (issue 13) is one more entry here, named 'manual'
- * (report.ts then judges syncNone's p99 against it):
- * `{ name: 'manual', label: 'memtable-node, compaction manual', args: [...ours('none'), '--compaction', 'manual'] }`.
+ * The nodes the latency figures compare, in the order they run. 'manual'
+ * is issue 13's comparison: the same load with `--compaction manual`, so no
+ * compaction runs (report.ts judges syncNone's p99, with automatic
+ * compactions running, against it).
  */
 export function latencyNodes(cli: string, echo: string): LatencyNode[] {
   const ours = (sync: 'none' | 'always'): string[] => [cli, '--data-dir', 'DATA_DIR', '--sync', sync, '--memtable-max-bytes', String(LATENCY_MEMTABLE_BYTES), '--log-level', 'warn'];
@@ -42,6 +42,7 @@ export function latencyNodes(cli: string, echo: string): LatencyNode[] {
     { name: 'echo', label: 'echo node', args: [echo] },
     { name: 'syncNone', label: 'memtable-node `--sync none`', args: ours('none') },
     { name: 'syncAlways', label: 'memtable-node `--sync always`', args: ours('always') },
+    { name: 'manual', label: 'memtable-node `--sync none --compaction manual`', args: [...ours('none'), '--compaction', 'manual'] },
   ];
 }
 
