@@ -16,6 +16,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeFileSystem } from '../src/storage/env/fileSystem.js';
+import { readVersionState } from '../src/storage/version/versionSet.js';
 import { PALETTE, type Panel } from './svg.js';
 import { E2E_VALUE_BYTES, type SessionCounts, sessionChunks } from './workload.js';
 
@@ -81,12 +83,19 @@ function filesUnder(dir: string): Array<{ name: string; bytes: number }> {
 }
 
 /**
- * How many of the SSTable file names are in level 0. Today every SSTable is
- * (nothing moves them down). Once compaction lands, this reads the level
- * from the file name or the MANIFEST, whichever issue 13 settles on.
+ * How many SSTables the node's live Version holds in L0, read from its
+ * MANIFEST without changing anything (what `memtable-node manifest` reads;
+ * a file's name says the level it was written to, not the one it is at). A
+ * MANIFEST being appended to meanwhile reads as the edits before the one in
+ * flight. 0 before the first flush.
  */
-export function levelZeroCount(sstableNames: string[]): number {
-  return sstableNames.length;
+export async function levelZeroCount(nodeDir: string): Promise<number> {
+  try {
+    return (await readVersionState(nodeFileSystem, nodeDir))?.version.levels[0].length ?? 0;
+  } catch {
+    // Between a new MANIFEST and its CURRENT, or an old MANIFEST removed under us: the next sample reads it.
+    return Number.NaN;
+  }
 }
 
 /** A long run through the CLI; rejects if the node fails, or a reply is missing or an error. */
@@ -104,14 +113,15 @@ export async function runSoak(cli: string, messages: number, keys: number, progr
     carry = lines.pop()!;
     replies += lines.length;
     for (const line of lines) if (line.includes('"type":"error"')) errors++;
-    if (counts !== undefined && replies === counts.requests) sample(); // the last reply: the node is still there to measure
+    if (counts !== undefined && replies === counts.requests) void sample(); // the last reply: the node is still there to measure
   });
 
   const started = Date.now();
   const samples: SoakSample[] = [];
   let counts: SessionCounts | undefined;
-  const sample = (): void => {
+  const sample = async (): Promise<void> => {
     const files = filesUnder(dataDir);
+    const l0 = await levelZeroCount(join(dataDir, 'n1'));
     const sstables = files.filter((f) => f.name.endsWith('.sst')).map((f) => f.name);
     const seconds = (Date.now() - started) / 1000;
     const last = samples[samples.length - 1] ?? { seconds: 0, replies: 0 };
@@ -122,12 +132,12 @@ export async function runSoak(cli: string, messages: number, keys: number, progr
       rssMiB: residentMiB(child.pid!),
       diskBytes: files.reduce((sum, f) => sum + f.bytes, 0),
       sstables: sstables.length,
-      l0: levelZeroCount(sstables),
+      l0,
     });
     const s = samples[samples.length - 1];
     progress(`soak ${s.seconds.toFixed(0)} s: ${s.replies} replies, ${Math.round(s.rate)} msg/s, ${s.rssMiB.toFixed(0)} MiB RSS, ${(s.diskBytes / 1e6).toFixed(0)} MB on disk, ${s.sstables} SSTables (${s.l0} in L0)`);
   };
-  const sampler = setInterval(sample, SAMPLE_SECONDS * 1000);
+  const sampler = setInterval(() => void sample(), SAMPLE_SECONDS * 1000);
 
   const chunks = sessionChunks(messages, keys, 7);
   child.stdin.on('error', () => {}); // EPIPE if the node dies: reported on close
@@ -172,7 +182,7 @@ function summarize(samples: SoakSample[], run: Pick<SoakResults, 'date' | 'messa
     rssAfterFirstMinute: samples[minute].rssMiB,
     rssMaxAfter: Math.max(...afterFirstMinute.map((s) => s.rssMiB)),
     finalDiskBytes: last.diskBytes,
-    maxL0: Math.max(...samples.map((s) => s.l0)),
+    maxL0: Math.max(0, ...samples.map((s) => s.l0).filter(Number.isFinite)),
   };
 }
 
