@@ -9,6 +9,7 @@
  * allowed; the CLI prints it and exits 2.
  */
 import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/cache/blockCache.js';
+import type { CompactionOptions } from './storage/compaction/compactor.js';
 import { DEFAULT_MAX_OPEN_FILES } from './storage/cache/fileHandleCache.js';
 import { isTool, TOOLS, toolsHelp } from './tools/commands.js';
 
@@ -17,20 +18,8 @@ export const DEFAULT_INSPECTOR_HOST = '127.0.0.1';
 export const DEFAULT_INSPECTOR_PORT = 8080;
 export const DEFAULT_INSPECT_URL = `ws://localhost:${DEFAULT_INSPECTOR_PORT}`;
 
-/** LevelDB-style levels and compaction (SPEC 2b). Parsed and checked; compaction is not built yet. */
-export interface CompactionConfig {
-  /** auto: compact when a trigger fires; manual: only on lsm_compact. */
-  mode: 'auto' | 'manual';
-  /** Bytes L1 may hold; each level below holds levelMultiplier times more. */
-  levelBaseBytes: number;
-  levelMultiplier: number;
-  /** Compaction output files are cut at about this size. */
-  targetFileBytes: number;
-  /** L0 files that start a compaction, slow writes, and stop them; compaction <= slowdown <= stop. */
-  l0CompactionTrigger: number;
-  l0SlowdownTrigger: number;
-  l0StopTrigger: number;
-}
+/** LevelDB-style levels and compaction (SPEC 2b): the Store's own settings, checked here. */
+export type CompactionConfig = CompactionOptions;
 
 /** Settings a replay takes from its log when the log has them (the `starting` line); flags only stand in for missing ones. */
 export interface LoggedRunSettings {
