@@ -9,7 +9,7 @@
  * allowed; the CLI prints it and exits 2.
  */
 import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/cache/blockCache.js';
-import type { CompactionOptions } from './storage/compaction/compactor.js';
+import { type CompactionOptions, DEFAULT_COMPACTION_OPTIONS } from './storage/compaction/compactor.js';
 import { DEFAULT_MAX_OPEN_FILES } from './storage/cache/fileHandleCache.js';
 import { isTool, TOOLS, toolsHelp } from './tools/commands.js';
 
@@ -87,13 +87,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   { section: 'node', flag: 'inspect', env: 'MEMTABLE_INSPECT', value: '[URL]', help: `stream the node state machines and LSM summaries over WebSocket to \`memtable-node inspector\` or a Stately inspector relay (replay too); off by default, ${DEFAULT_INSPECT_URL} when given without a URL` },
   { section: 'node', flag: 'version', help: 'print the version and exit' },
   { section: 'node', flag: 'help', help: 'show this help' },
-  { section: 'compaction', flag: 'compaction', env: 'MEMTABLE_COMPACTION', value: 'auto|manual', default: 'auto', ignoredByReplay: true, help: 'compact when a trigger fires (auto), or only on request (manual)' },
-  { section: 'compaction', flag: 'level-base-bytes', env: 'MEMTABLE_LEVEL_BASE_BYTES', value: 'N', default: '10485760', ignoredByReplay: true, help: 'bytes L1 may hold' },
-  { section: 'compaction', flag: 'level-multiplier', env: 'MEMTABLE_LEVEL_MULTIPLIER', value: 'N', default: '10', ignoredByReplay: true, help: 'each level below L1 holds N times the one above (at least 2)' },
-  { section: 'compaction', flag: 'target-file-bytes', env: 'MEMTABLE_TARGET_FILE_BYTES', value: 'N', default: '2097152', ignoredByReplay: true, help: 'cut compaction output files at about N bytes' },
-  { section: 'compaction', flag: 'l0-compaction-trigger', env: 'MEMTABLE_L0_COMPACTION_TRIGGER', value: 'N', default: '4', ignoredByReplay: true, help: 'L0 files that start a compaction' },
-  { section: 'compaction', flag: 'l0-slowdown-trigger', env: 'MEMTABLE_L0_SLOWDOWN_TRIGGER', value: 'N', default: '8', ignoredByReplay: true, help: 'L0 files at which writes are slowed' },
-  { section: 'compaction', flag: 'l0-stop-trigger', env: 'MEMTABLE_L0_STOP_TRIGGER', value: 'N', default: '12', ignoredByReplay: true, help: 'L0 files at which writes wait (compaction <= slowdown <= stop)' },
+  { section: 'compaction', flag: 'compaction', env: 'MEMTABLE_COMPACTION', value: 'auto|manual', default: DEFAULT_COMPACTION_OPTIONS.mode, ignoredByReplay: true, help: 'compact when a trigger fires (auto), or only on request (manual)' },
+  { section: 'compaction', flag: 'level-base-bytes', env: 'MEMTABLE_LEVEL_BASE_BYTES', value: 'N', default: String(DEFAULT_COMPACTION_OPTIONS.levelBaseBytes), ignoredByReplay: true, help: 'bytes L1 may hold' },
+  { section: 'compaction', flag: 'level-multiplier', env: 'MEMTABLE_LEVEL_MULTIPLIER', value: 'N', default: String(DEFAULT_COMPACTION_OPTIONS.levelMultiplier), ignoredByReplay: true, help: 'each level below L1 holds N times the one above (at least 2)' },
+  { section: 'compaction', flag: 'target-file-bytes', env: 'MEMTABLE_TARGET_FILE_BYTES', value: 'N', default: String(DEFAULT_COMPACTION_OPTIONS.targetFileBytes), ignoredByReplay: true, help: 'cut compaction output files at about N bytes' },
+  { section: 'compaction', flag: 'l0-compaction-trigger', env: 'MEMTABLE_L0_COMPACTION_TRIGGER', value: 'N', default: String(DEFAULT_COMPACTION_OPTIONS.l0CompactionTrigger), ignoredByReplay: true, help: 'L0 files that start a compaction' },
+  { section: 'compaction', flag: 'l0-slowdown-trigger', env: 'MEMTABLE_L0_SLOWDOWN_TRIGGER', value: 'N', default: String(DEFAULT_COMPACTION_OPTIONS.l0SlowdownTrigger), ignoredByReplay: true, help: 'L0 files at which writes are slowed' },
+  { section: 'compaction', flag: 'l0-stop-trigger', env: 'MEMTABLE_L0_STOP_TRIGGER', value: 'N', default: String(DEFAULT_COMPACTION_OPTIONS.l0StopTrigger), ignoredByReplay: true, help: 'L0 files at which writes wait (compaction <= slowdown <= stop)' },
   { section: 'inspector', flag: 'port', env: 'MEMTABLE_INSPECTOR_PORT', value: 'N', default: String(DEFAULT_INSPECTOR_PORT), help: 'the inspector listens on port N (0: any free port)' },
   { section: 'inspector', flag: 'host', env: 'MEMTABLE_INSPECTOR_HOST', value: 'HOST', default: DEFAULT_INSPECTOR_HOST, help: 'the inspector listens on HOST' },
 ];
