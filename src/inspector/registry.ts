@@ -18,7 +18,7 @@
  *       snapshots lose no flush: files are compared, not counted.
  */
 import type { LsmSummary } from '../actors/lsmSummary.js';
-import { formatBytes, stateText } from './page/format.js';
+import { activeLeaves, formatBytes } from './page/format.js';
 
 export const MAX_EVENTS = 200;
 /** Messages a second are measured over about this window. */
@@ -61,6 +61,17 @@ export interface NodeDetail extends NodeListing {
   context: ContextSummary | null;
   messagesPerSecond: number;
   events: LoggedEvent[];
+  /** The last compaction seen to finish, its outputs read from the snapshot after it; null until one does. */
+  lastCompaction: FinishedCompaction | null;
+}
+
+/** A compaction that ran between two snapshots: its inputs (as it was running) and the files new at its target level after. */
+export interface FinishedCompaction {
+  at: number;
+  sourceLevel: number;
+  targetLevel: number;
+  inputs: string[];
+  outputs: string[];
 }
 
 interface NodeRecord {
@@ -76,6 +87,7 @@ interface NodeRecord {
   /** (time, messages sent) samples within RATE_WINDOW_MS, oldest first. */
   samples: Array<{ at: number; messages: number }>;
   events: LoggedEvent[];
+  lastCompaction: FinishedCompaction | null;
 }
 
 type InspectionMessage = {
@@ -151,14 +163,14 @@ export class Registry {
   detail(key: string, now: number): NodeDetail | undefined {
     const node = this.nodes.get(key);
     if (node === undefined) return undefined;
-    return { ...listing(node), definition: node.definition, context: node.context, messagesPerSecond: rate(node.samples, now), events: node.events };
+    return { ...listing(node), definition: node.definition, context: node.context, messagesPerSecond: rate(node.samples, now), events: node.events, lastCompaction: node.lastCompaction };
   }
 
   private nodeFor(connection: number, sessionId: string): NodeRecord {
     const key = `${connection}/${sessionId}`;
     let node = this.nodes.get(key);
     if (node === undefined) {
-      node = { key, connection, sessionId, name: sessionId, connected: true, status: 'active', value: null, definition: null, context: null, samples: [], events: [] };
+      node = { key, connection, sessionId, name: sessionId, connected: true, status: 'active', value: null, definition: null, context: null, samples: [], events: [], lastCompaction: null };
       this.nodes.set(key, node);
     }
     return node;
@@ -166,7 +178,7 @@ export class Registry {
 
   private takeSnapshot(node: NodeRecord, snapshot: NonNullable<InspectionMessage['snapshot']>, now: number): void {
     if (snapshot.value !== undefined && JSON.stringify(snapshot.value) !== JSON.stringify(node.value)) {
-      if (node.value !== null) this.log(node, now, 'transition', `${stateText(node.value)} → ${stateText(snapshot.value)}`);
+      if (node.value !== null) this.log(node, now, 'transition', transitionText(node.value, snapshot.value));
       node.value = snapshot.value;
     }
     if (typeof snapshot.status === 'string' && snapshot.status !== node.status) {
@@ -203,7 +215,10 @@ export class Registry {
       this.log(node, now, 'compaction', `compaction L${started.sourceLevel} → L${started.targetLevel} started: ${started.inputs.join(', ')}`);
     }
     if (ended && JSON.stringify(ended.inputs) !== JSON.stringify(started?.inputs)) {
-      const outputs = is.levels.slice(1).flatMap((level) => level.files.map((file) => file.file)).filter((file) => !known.has(file));
+      // Its outputs: the files new at its target level (a trivial move's is its input, moved down).
+      const before = new Set(was.levels[ended.targetLevel]?.files.map((file) => file.file) ?? []);
+      const outputs = (is.levels[ended.targetLevel]?.files ?? []).map((file) => file.file).filter((file) => !before.has(file));
+      node.lastCompaction = { at: now, sourceLevel: ended.sourceLevel, targetLevel: ended.targetLevel, inputs: ended.inputs, outputs };
       this.log(node, now, 'compaction', `compaction L${ended.sourceLevel} → L${ended.targetLevel} done: ${ended.inputs.join(', ')} → ${outputs.join(', ') || 'nothing'}`);
     }
   }
@@ -212,6 +227,14 @@ export class Registry {
     node.events.push({ at, kind, text });
     if (node.events.length > MAX_EVENTS) node.events.shift();
   }
+}
+
+/** A transition as the leaves it left and entered: a parallel state's regions that did not move are left out. */
+function transitionText(before: unknown, after: unknown): string {
+  const left = activeLeaves(before);
+  const entered = activeLeaves(after);
+  const text = (leaves: string[]): string => leaves.join(', ');
+  return `${text(left.filter((leaf) => !entered.includes(leaf)))} → ${text(entered.filter((leaf) => !left.includes(leaf)))}`;
 }
 
 function listing(node: NodeRecord): NodeListing {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { LsmSummary } from '../../src/actors/lsmSummary.js';
 import { parseConfig } from '../../src/config.js';
 import { CLI, init, request, runCli } from './cli.js';
 
@@ -49,7 +50,7 @@ describe('--inspect', () => {
     const { server, port, received, connected } = await inspectorStub();
 
     const dataDir = mkdtempSync(join(tmpdir(), 'inspect-test-'));
-    const child = spawn(process.execPath, [CLI, '--inspect', `ws://127.0.0.1:${port}`, '--memtable-max-bytes', '2000', '--data-dir', dataDir], {
+    const child = spawn(process.execPath, [CLI, '--inspect', `ws://127.0.0.1:${port}`, '--memtable-max-bytes', '2000', '--l0-compaction-trigger', '2', '--data-dir', dataDir], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -82,8 +83,26 @@ describe('--inspect', () => {
     const contexts = received.flatMap(({ event }) => (event.snapshot?.context ? [event.snapshot.context] : []));
     expect(contexts.length).toBeGreaterThan(3);
     for (const context of contexts) {
-      expect(Object.keys(context).sort()).toEqual(['flushFailures', 'flushWaiter', 'heldBatches', 'initRequest', 'initialized', 'lsm', 'nextMsgId', 'nodeId', 'pending', 'pid', 'walSyncing']);
+      expect(Object.keys(context).sort()).toEqual([
+        'compactWaiter',
+        'compactionFailures',
+        'flushFailures',
+        'flushWaiter',
+        'heldBatches',
+        'initRequest',
+        'initialized',
+        'lsm',
+        'nextMsgId',
+        'nodeId',
+        'pending',
+        'pid',
+        'walSyncing',
+      ]);
     }
+    // Flushes and, past two L0 files, compactions: one seen under way, and files below L0 after.
+    const summaries = contexts.map((context) => context.lsm as LsmSummary | null).filter((lsm): lsm is LsmSummary => lsm != null);
+    expect(summaries.some((lsm) => lsm.compaction !== null && lsm.compaction.inputs.length > 0)).toBe(true);
+    expect(summaries.some((lsm) => lsm.levels.slice(1).some((level) => level.files.length > 0))).toBe(true);
     // WAL syncs (--data-dir, --sync always) show as events the node receives, not as actors of their own.
     expect(received.some(({ raw }) => raw.includes('xstate.done.actor.walSync'))).toBe(true);
     expect(received.filter(({ event }) => event.type === '@xstate.actor').map(({ raw }) => JSON.parse(raw).name ?? '')).not.toContain('walSync');

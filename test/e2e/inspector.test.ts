@@ -48,13 +48,14 @@ describe.skipIf(!existsSync(CHROMIUM))('memtable-node inspector in Chromium', ()
     inspector?.child.kill('SIGTERM');
   });
 
-  it('lists the nodes of a live process, highlights their state, draws their L0 files and moving counters, and marks them gone when the process ends', async () => {
+  it('lists the nodes of a live process, highlights their state, draws their files at L0 and below and moving counters, and marks them gone when the process ends', async () => {
     const wsUrl = inspector.base.replace('http://', 'ws://');
-    const node = spawn(process.execPath, [CLI, '--inspect', wsUrl, '--memtable-max-bytes', '3000', '--log-level', 'warn']);
+    // Small MemTables and two L0 files to a compaction: flushes and compactions every few batches.
+    const node = spawn(process.execPath, [CLI, '--inspect', wsUrl, '--memtable-max-bytes', '2000', '--l0-compaction-trigger', '2', '--log-level', 'warn']);
     const exited = new Promise<number | null>((resolve) => node.on('close', resolve));
     node.stdout.resume();
     node.stdin.write(line(init('n1')) + line(init('n2', 2)));
-    // Puts in small batches while the page watches: each MemTable of ~3 KB fills in a few batches and flushes.
+    // Puts in small batches while the page watches: each MemTable of ~2 KB fills in a few batches and flushes.
     let msgId = 10;
     const feed = setInterval(() => {
       let batch = '';
@@ -78,12 +79,20 @@ describe.skipIf(!existsSync(CHROMIUM))('memtable-node inspector in Chromium', ()
       await page.locator('.node', { hasText: 'n2' }).waitFor();
       await n1.click();
       await expect.poll(() => page.locator('#node-title').textContent()).toMatch(/^n1 · /);
-      // The machine diagram: the node is ready or flushing, and exactly that state is highlighted.
-      await page.locator('.state.active[data-state="ready"], .state.active[data-state="flushing"]').first().waitFor();
-      expect(await page.locator('.state.active').evaluateAll((boxes) => boxes.map((box) => box.getAttribute('data-state')))).not.toContain('uninitialized');
-      // L0 files from real flushes, over the key space; all seven levels drawn.
-      await expect.poll(() => page.locator('.level[data-level="0"] .file').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+      // The machine diagram: the node is open, a parallel state, with one active state in each of its three regions.
+      await page.locator('.state.parallel.active[data-state="open"]').waitFor();
+      const active = await page.locator('.state.active').evaluateAll((boxes) => boxes.map((box) => box.getAttribute('data-state')));
+      expect(active).not.toContain('uninitialized');
+      for (const region of ['flush', 'compaction', 'writes']) {
+        expect(active).toContain(`open.${region}`);
+        expect(active.filter((path) => path?.startsWith(`open.${region}.`))).toHaveLength(1);
+      }
+      // Files from real flushes at L0 and from compactions below it, over the key space; all seven levels drawn.
+      const filesBelowL0 = () => page.locator('.level:not([data-level="0"]) .file').count();
+      await expect.poll(filesBelowL0, { timeout: 10_000 }).toBeGreaterThan(0);
+      await expect.poll(() => page.locator('.level[data-level="0"] .file').count(), { timeout: 10_000 }).toBeGreaterThan(0);
       expect(await page.locator('.level').count()).toBe(7);
+      await expect.poll(() => page.locator('.event-compaction', { hasText: 'done' }).count(), { timeout: 10_000 }).toBeGreaterThan(0);
       // Counters move while the node works.
       const messages = async (): Promise<number> => Number(await page.locator('[data-counter="messages"]').textContent());
       const before = await messages();

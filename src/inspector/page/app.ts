@@ -51,7 +51,7 @@ function drawSelected(): void {
   element('counters').innerHTML = drawCounters(detail);
   element('diagram').innerHTML = drawDiagram(detail.definition, detail.value);
   const lsm = detail.context?.lsm;
-  element('lsm').innerHTML = lsm ? drawLsm(lsm) : '<p class="muted">The store is not open yet (no init).</p>';
+  element('lsm').innerHTML = lsm ? drawLsm(lsm, detail.lastCompaction) : '<p class="muted">The store is not open yet (no init).</p>';
   drawEventLog();
 }
 

@@ -2,8 +2,10 @@
  * The machine diagram: nested boxes drawn from the machine config a node
  * sent (xstate's `logic.config`, functions serialized as `{type: name}`),
  * with the states of the current value highlighted. Each box lists its
- * transitions as `event → target [guard]`. Runs in the browser: no imports
- * but the page's own.
+ * transitions as `event → target [guard]`. A parallel state (the node's
+ * `open`) is marked so, and its regions are drawn side by side with dashed
+ * borders: all of them are active at once, each with one active child.
+ * Runs in the browser: no imports but the page's own.
  */
 import { escapeHtml } from './format.js';
 
@@ -18,7 +20,11 @@ export interface StateConfig {
   entry?: unknown;
 }
 
-/** Paths of the active states of `value`, dot-joined: `{flushing: 'writing'}` gives flushing and flushing.writing. */
+/**
+ * Paths of the active states of `value`, dot-joined, ancestors included:
+ * `{open: {flush: 'writing', writes: 'flowing'}}` gives open, open.flush,
+ * open.flush.writing, open.writes and open.writes.flowing.
+ */
 export function activePaths(value: unknown, prefix = ''): Set<string> {
   const paths = new Set<string>();
   if (typeof value === 'string') paths.add(prefix + value);
@@ -47,13 +53,16 @@ function children(config: StateConfig, prefix: string, active: Set<string>): str
   const states = config.states ?? {};
   const keys = lifecycleOrder(config);
   if (keys.length === 0) return '';
-  return `<div class="states">${keys.map((key) => box(key, states[key], prefix + key, key === config.initial, active)).join('')}</div>`;
+  const parallel = config.type === 'parallel';
+  const boxes = keys.map((key) => box(key, states[key], prefix + key, !parallel && key === config.initial, parallel, active)).join('');
+  return `<div class="states${parallel ? ' regions' : ''}">${boxes}</div>`;
 }
 
 /**
  * A compound state's children in the order a run meets them: the initial
  * one, then each one first targeted by those before it (breadth first), then
- * any left. The config arrives with its keys sorted, which says nothing.
+ * any left. The config arrives with its keys sorted, which says nothing. A
+ * parallel state's regions are all entered at once: they keep the order sent.
  */
 export function lifecycleOrder(config: StateConfig): string[] {
   const states = config.states ?? {};
@@ -76,11 +85,16 @@ function targetsWithin(config: StateConfig): string[] {
   return [...own, ...Object.values(config.states ?? {}).flatMap(targetsWithin)];
 }
 
-function box(key: string, config: StateConfig, path: string, initial: boolean, active: Set<string>): string {
-  const classes = ['state', active.has(path) ? 'active' : '', initial ? 'initial' : '', config.type === 'final' ? 'final' : ''].filter(Boolean).join(' ');
+function box(key: string, config: StateConfig, path: string, initial: boolean, region: boolean, active: Set<string>): string {
+  const parallel = config.type === 'parallel';
+  const classes = ['state', active.has(path) ? 'active' : '', initial ? 'initial' : '', region ? 'region' : '', parallel ? 'parallel' : '', config.type === 'final' ? 'final' : '']
+    .filter(Boolean)
+    .join(' ');
   const list = transitions(config);
+  const mark = initial ? '<span class="initial-mark" title="initial state">●</span> ' : '';
+  const kind = parallel ? ' <span class="parallel-mark" title="parallel state: every region is active at once">parallel</span>' : region ? ' <span class="region-mark">region</span>' : '';
   return `<div class="${classes}" data-state="${escapeHtml(path)}">
-  <div class="state-name">${initial ? '<span class="initial-mark" title="initial state">●</span> ' : ''}${escapeHtml(key)}</div>${list === '' ? '' : `<ul class="transitions">${list}</ul>`}${children(config, `${path}.`, active)}
+  <div class="state-name">${mark}${escapeHtml(key)}${kind}</div>${list === '' ? '' : `<ul class="transitions">${list}</ul>`}${children(config, `${path}.`, active)}
 </div>`;
 }
 
@@ -112,7 +126,7 @@ function edges(spec: unknown): string[] {
   });
 }
 
-/** `#node.ready` → `ready`; `.child` → `child`. */
+/** `#node.open` → `open`; `.child` → `child`. */
 function shortTarget(target: string): string {
   if (target.startsWith('#')) return target.split('.').slice(1).join('.') || target.slice(1);
   return target.startsWith('.') ? target.slice(1) : target;

@@ -57,6 +57,11 @@ main { padding: 12px 16px; overflow: auto; }
 .state { border: 1px solid var(--line); border-radius: 8px; padding: 6px 8px; min-width: 150px; background: #fff; }
 .state .state { background: #fafbfc; }
 .state.active { background: var(--active); border: 2px solid var(--active-line); }
+.state.parallel { flex: 1 1 100%; }
+.states.regions { flex-wrap: nowrap; align-items: flex-start; }
+.state.region { border-style: dashed; flex: 1 1 0; }
+.state.region.active { border-style: dashed; background: #fffbe6; }
+.parallel-mark, .region-mark { font-weight: 400; font-size: 11px; color: var(--muted); border: 1px solid var(--line); border-radius: 3px; padding: 0 3px; }
 .state-name { font-weight: 600; }
 .initial-mark { color: var(--muted); font-size: 10px; }
 .transitions { list-style: none; margin: 4px 0 0; padding: 0; font-size: 12px; color: var(--muted); }
@@ -70,7 +75,7 @@ main { padding: 12px 16px; overflow: auto; }
 .flush, .compaction { margin: 4px 0; font-size: 13px; }
 .flush.retrying, .badge.stalled { color: var(--bad); font-weight: 600; }
 .compaction.running { color: var(--accent); font-weight: 600; }
-.compaction.idle { color: var(--muted); }
+.compaction.idle, .compaction.last { color: var(--muted); }
 .level { margin: 6px 0; }
 .level-label { font-size: 12px; font-variant-numeric: tabular-nums; }
 .keyspace .file rect { fill: #a5c8ff; stroke: #3b6fc4; }

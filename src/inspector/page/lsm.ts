@@ -1,16 +1,19 @@
 /**
  * The LSM drawing: the active MemTable's fill, the frozen queue, the flush
  * under way, every level's files over the key space, L0 against its
- * triggers, the compaction under way and stalls, from one LsmSummary
- * (src/actors/lsmSummary.ts). Pure: summary in, HTML and SVG text out.
+ * triggers, the compaction under way, the last one finished, and stalls,
+ * from one LsmSummary (src/actors/lsmSummary.ts). Pure: summary in, HTML and
+ * SVG text out.
  *
  * The key space: every file boundary key, past the prefix all of them share,
  * read as a number (its next characters as digits, in the alphabet of the
  * characters the keys use there) and scaled between the smallest and the
- * largest, so keys like user:0000abcd spread as their hex digits do. L0 files overlap, so each gets a row (newest on
- * top); a deeper level's files do not, so they share one.
+ * largest, so keys like user:0000abcd spread as their hex digits do. L0
+ * files overlap, so each gets a row (newest on top); a deeper level's files
+ * do not, so they share one.
  */
 import type { LsmFile, LsmSummary } from '../../actors/lsmSummary.js';
+import type { FinishedCompaction } from '../registry.js';
 import { escapeHtml, formatBytes } from './format.js';
 
 const WIDTH = 640;
@@ -42,16 +45,21 @@ export function keyScale(keys: string[]): (key: string) => number {
   return (key) => (span === 0 ? 0 : (numeric(key) - low) / span);
 }
 
-/** HTML for the whole LSM of one node. */
-export function drawLsm(lsm: LsmSummary): string {
+/**
+ * HTML for the whole LSM of one node. The running compaction's inputs are
+ * marked; so are the outputs of `last`, the last one seen to finish (the
+ * registry reads them from the snapshot after it), while no other runs.
+ */
+export function drawLsm(lsm: LsmSummary, last: FinishedCompaction | null = null): string {
   const boundaries = lsm.levels.flatMap((level) => level.files.flatMap((file) => [file.smallest, file.largest])).filter((key): key is string => key !== null);
   const scale = keyScale(boundaries);
   const inputs = new Set(lsm.compaction?.inputs ?? []);
-  const outputs = new Set(lsm.compaction?.outputs ?? []);
+  const outputs = new Set(lsm.compaction?.outputs ?? (last?.outputs ?? []));
   return [
     lsm.stalled ? '<div class="badge stalled">writes stalled</div>' : '',
     drawMemTables(lsm),
     drawCompaction(lsm),
+    drawLastCompaction(last),
     '<div class="levels">',
     ...lsm.levels.map((level) => drawLevel(level, scale, inputs, outputs)),
     '</div>',
@@ -82,6 +90,12 @@ function drawCompaction(lsm: LsmSummary): string {
   if (compaction === null) return '<div class="compaction idle">no compaction running</div>';
   const outputs = compaction.outputs.length > 0 ? compaction.outputs.map(escapeHtml).join(', ') : '…';
   return `<div class="compaction running">compacting L${compaction.sourceLevel} → L${compaction.targetLevel}: ${compaction.inputs.map(escapeHtml).join(', ')} → ${outputs}</div>`;
+}
+
+function drawLastCompaction(last: FinishedCompaction | null): string {
+  if (last === null) return '';
+  const outputs = last.outputs.length > 0 ? last.outputs.map(escapeHtml).join(', ') : 'nothing';
+  return `<div class="compaction last">last compaction L${last.sourceLevel} → L${last.targetLevel}: ${last.inputs.map(escapeHtml).join(', ')} → ${outputs}</div>`;
 }
 
 function drawLevel(level: LsmSummary['levels'][number], scale: (key: string) => number, inputs: Set<string>, outputs: Set<string>): string {

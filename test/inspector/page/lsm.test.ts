@@ -52,6 +52,18 @@ describe('drawLsm', () => {
     expect(level(html, 1)).toContain('<g class="file" data-file="000008.sst"');
   });
 
+  it('names the last compaction seen to finish and marks its outputs while no other runs', () => {
+    const last = { at: 0, sourceLevel: 1, targetLevel: 2, inputs: ['000008.sst', '000003.sst'], outputs: ['000014.sst'] };
+    const idle: LsmSummary = { ...SUMMARY, compaction: null, levels: SUMMARY.levels.map((l) => (l.level === 2 ? { ...l, files: [file('000014.sst', 'user:00000000', 'user:bfffffff')] } : l)) };
+    const after = drawLsm(idle, last);
+    expect(after).toContain('no compaction running');
+    expect(after).toContain('last compaction L1 → L2: 000008.sst, 000003.sst → 000014.sst');
+    expect(level(after, 2)).toContain('<g class="file output" data-file="000014.sst"');
+    expect(after).not.toContain('class="file input"');
+    // While one runs, its own inputs and outputs are marked, not the last one's.
+    expect(level(drawLsm(SUMMARY, last), 1)).toContain('<g class="file" data-file="000008.sst"');
+  });
+
   it('shows the MemTables, the flush, the stall and L0 against its triggers', () => {
     expect(html).toContain('writes stalled');
     expect(html).toContain('1.0 MiB / 4.0 MiB · 5000 entries');
