@@ -24,14 +24,21 @@ const MODEL = new Map(KEYS.filter((key) => !DELETED.has(key)).map((key) => [key,
 
 let pristineRoot: string;
 
-/** A node folder with several multi-block SSTables and a live WAL, written once by a real node. */
+/** Nodes whose folders these tests read as flushes left them: compaction only on request. */
+const FLUSH_ONLY = ['--compaction', 'manual'];
+
+/**
+ * A node folder with several multi-block L0 SSTables (flushes only, their
+ * contents known: the first holds round 0 of the first keys) and a live WAL,
+ * written once by a real node.
+ */
 beforeAll(async () => {
   pristineRoot = mkdtempSync(join(tmpdir(), 'e2e-tools-pristine-'));
   const input = [init()];
   let msgId = 2;
   for (let round = 0; round < 3; round++) for (const key of KEYS) input.push(request(msgId++, 'memtable_put', { key, value: valueOf(key, round) }));
   for (const key of DELETED) input.push(request(msgId++, 'memtable_delete', { key }));
-  const run = await runCli(input, { args: ['--data-dir', pristineRoot, '--memtable-max-bytes', '8192'], env: { LOG_LEVEL: 'warn' } });
+  const run = await runCli(input, { args: ['--data-dir', pristineRoot, '--memtable-max-bytes', '8192', ...FLUSH_ONLY], env: { LOG_LEVEL: 'warn' } });
   expect(run.code).toBe(0);
   expect(replyTo(run, msgId - 1)).toMatchObject({ type: 'memtable_delete_ok' });
 });
@@ -193,9 +200,13 @@ describe('wal-dump', () => {
   });
 });
 
-/** Starts a node on the folder's parent, inits it, and scans everything: what a client would read. */
+/**
+ * Starts a node on the folder's parent, inits it, and scans everything: what
+ * a client would read. Compaction only on request, so the folder keeps the
+ * files a test inspects afterwards (plus the flush of the replayed WAL).
+ */
 async function openAndScan(dir: string): Promise<{ init: Record<string, unknown>; scan: Record<string, unknown>; entries: Map<string, unknown> | undefined }> {
-  const run = await runCli([init(), request(2, 'memtable_scan', {})], { args: ['--data-dir', dirname(dir)], env: { LOG_LEVEL: 'warn' } });
+  const run = await runCli([init(), request(2, 'memtable_scan', {})], { args: ['--data-dir', dirname(dir), ...FLUSH_ONLY], env: { LOG_LEVEL: 'warn' } });
   const opened = run.messages.find((message) => message.body.in_reply_to === 1)!.body;
   const scan = replyTo(run, 2);
   if (scan.type !== 'memtable_scan_ok') return { init: opened, scan, entries: undefined };
