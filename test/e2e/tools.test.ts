@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -393,23 +393,49 @@ describe('verify and repair', () => {
   });
 
   it('a damaged MANIFEST after compactions: levels come from file names, overlapping files at a deeper level keep the newest', async () => {
-    const dir = storeCopy();
+    // Two real L0 -> L1 compactions; the second takes the first's output as input. Its unlink fails (injected
+    // EIO), as if the node had crashed after installing the compaction: the input stays, debris that overlaps
+    // the output at L1, which only the MANIFEST tells apart.
+    const root = freshDir();
+    const plan = join(freshDir(), 'faults.json');
+    writeFileSync(plan, JSON.stringify({ unlink: 'EIO', paths: '/L1_' }));
+    const input = [init()];
+    let msgId = 2;
+    const writeRound = (round: number) => {
+      for (const key of KEYS) input.push(request(msgId++, 'memtable_put', { key, value: valueOf(key, round) }));
+    };
+    const flushAndCompact = () => input.push(request(msgId++, 'sstable_flush'), request(msgId++, 'lsm_compact', { source_level: 0, target_level: 1 }));
+    writeRound(0);
+    flushAndCompact();
+    writeRound(1);
+    writeRound(2);
+    for (const key of DELETED) input.push(request(msgId++, 'memtable_delete', { key }));
+    flushAndCompact();
+    const run = await runCli(input, { args: ['--data-dir', root, '--memtable-max-bytes', '8192', ...FLUSH_ONLY], env: { LOG_LEVEL: 'warn', MEMTABLE_FAULT_FILE: plan } });
+    expect(run.code).toBe(0);
+    expect(replyTo(run, msgId - 1)).toMatchObject({ type: 'lsm_compact_ok', new_sstables: 1 });
+    const dir = join(root, 'n1');
+
     const { report: manifest } = await toolJson('manifest', dir);
-    // The two oldest flushes, renamed as if a compaction had written them to L1: they overlap, so only the newer can stay there.
-    const [older, newer] = manifest.files.slice(-2).reverse();
-    expect(older.smallest_key <= newer.largest_key && newer.smallest_key <= older.largest_key).toBe(true);
-    for (const file of [older, newer]) renameSync(join(dir, file.name), join(dir, file.name.replace(/^L0_/, 'L1_')));
+    expect(manifest.files.map((file: { level: number }) => file.level)).toEqual([1]);
+    const [output] = manifest.files;
+    const debris = filesIn(dir, SSTABLE).filter((name) => name.startsWith('L1_') && name !== output.name);
+    expect(debris).toHaveLength(1);
+    const { report: debrisDump } = await toolJson('sst-dump', join(dir, debris[0]));
+    expect(debrisDump.properties.smallest_key <= output.largest_key && output.smallest_key <= debrisDump.properties.largest_key).toBe(true);
+    const sound = await tool('verify', dir);
+    expect(sound.code).toBe(0);
+    expect(sound.stdout).toContain(`${debris[0]}: not in the MANIFEST (debris`);
+
     const [manifestFile] = readdirSync(dir).filter((name) => name.startsWith('MANIFEST-'));
     flipByte(join(dir, manifestFile), 30);
-
     const { report } = await toolJson('repair', dir);
     expect(report.order_guessed).toBe(true);
-    const l1 = (name: string) => name.replace(/^L0_/, 'L1_');
-    expect(report.kept_sstables.filter((s: { level: number }) => s.level === 1).map((s: { name: string }) => s.name)).toEqual([l1(newer.name)]);
-    expect(report.lost).toContainEqual({ name: l1(older.name), moved_to: `lost/${l1(older.name)}`, reason: expect.stringContaining(`overlaps the newer ${l1(newer.name)} at L1`) });
+    expect(report.kept_sstables.map((s: { level: number; name: string }) => [s.level, s.name])).toEqual([[1, output.name]]);
+    expect(report.lost).toContainEqual({ name: debris[0], moved_to: `lost/${debris[0]}`, reason: expect.stringContaining(`overlaps the newer ${output.name} at L1`) });
     expect(report.consequences).toContainEqual(expect.stringContaining('levels were taken from file names'));
     expect((await tool('verify', dir)).code).toBe(0);
-    // Every key was rewritten after the oldest flush, so nothing it held is missed.
+    // The debris holds round 0 and the deleted keys: kept above or below the output, it would show.
     const { init: opened, entries } = await openAndScan(dir);
     expect(opened).toMatchObject({ type: 'init_ok' });
     expectModel(entries);
