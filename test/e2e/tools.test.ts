@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useTempDirs } from '../support/tempDirs.js';
-import { CLI, type CliRun, init, replyTo, request, runCli, runCliRaw } from './cli.js';
+import { CLI, type CliRun, type Envelope, init, replyTo, request, runCli, runCliRaw } from './cli.js';
 
 const freshDir = useTempDirs('e2e-tools');
 
@@ -280,6 +280,26 @@ describe('verify and repair', () => {
     expect(fingerprint(dir)).toEqual(before);
   });
 
+  it('repair refuses a folder a running node holds (one line on stderr, exit 2) and changes nothing; once the node is gone it runs', async () => {
+    const dir = storeCopy();
+    const { report: manifest } = await toolJson('manifest', dir);
+    const victim = manifest.files[1];
+    const { report: dumped } = await toolJson('sst-dump', join(dir, victim.name));
+    flipByte(join(dir, victim.name), dumped.index[1].offset + 10); // damage repair would act on
+    await withRunningNode(dir, 'manual', async (pid) => {
+      const before = fingerprint(dir);
+      const refused = await tool('repair', dir);
+      expect(refused.code).toBe(2);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toMatch(new RegExp(`^memtable-node repair: ${dir} is locked by another process \\(pid ${pid}, LOCK\\.${pid}\\.[^)]+\\): [^\\n]*; stop the node first\\n$`));
+      expect(fingerprint(dir)).toEqual(before);
+    });
+    const { code, report } = await toolJson('repair', dir);
+    expect(code).toBe(0);
+    expect(report.lost).toContainEqual(expect.objectContaining({ name: victim.name, moved_to: `lost/${victim.name}` }));
+    expect(readdirSync(dir).filter((name) => name.startsWith('LOCK.'))).toEqual([]);
+  });
+
   it('a flipped byte mid-SSTable: verify names the file and block; repair moves it to lost/ and the node opens with the rest', async () => {
     const dir = storeCopy();
     const { report: manifest } = await toolJson('manifest', dir);
@@ -465,6 +485,44 @@ describe('bad arguments', () => {
   });
 });
 
+/**
+ * Runs `body` while a node holds the folder `dir` open, once it has flushed
+ * what it replayed and (`auto`) run the compactions that triggers: from
+ * then on only a request changes the folder.
+ */
+async function withRunningNode(dir: string, compaction: 'auto' | 'manual', body: (pid: number) => Promise<void>): Promise<void> {
+  const node = spawn(process.execPath, [CLI, '--data-dir', dirname(dir), '--compaction', compaction], { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    // Replies by in_reply_to, as lines arrive.
+    const replies = new Map<number, Record<string, unknown>>();
+    let tail = '';
+    node.stdout.on('data', (chunk: Buffer) => {
+      const lines = (tail + chunk.toString()).split('\n');
+      tail = lines.pop()!;
+      for (const line of lines) replies.set(JSON.parse(line).body.in_reply_to, JSON.parse(line).body);
+    });
+    const call = async (envelope: Envelope): Promise<Record<string, unknown>> => {
+      node.stdin.write(`${JSON.stringify(envelope)}\n`);
+      const id = envelope.body.msg_id as number;
+      await vi.waitFor(() => expect(replies.has(id)).toBe(true), { timeout: 10_000 });
+      return replies.get(id)!;
+    };
+    expect(await call(init())).toMatchObject({ type: 'init_ok' });
+    let msgId = 2;
+    const busy = async () => {
+      const flushing = ((await call(request(msgId++, 'memtable_stats'))).immutable as unknown[]).length > 0;
+      const status = await call(request(msgId++, 'lsm_compact_status'));
+      // pending_compactions counts levels over their trigger, which a manual node leaves so.
+      return flushing || status.running !== null || (compaction === 'auto' && status.pending_compactions !== 0);
+    };
+    while (await busy());
+    await body(node.pid!);
+  } finally {
+    node.stdin.end();
+    await new Promise((resolve) => node.once('close', resolve));
+  }
+}
+
 describe('read-only tools', () => {
   it('leave the folder byte-identical', async () => {
     const dir = storeCopy();
@@ -478,34 +536,14 @@ describe('read-only tools', () => {
 
   it('leave a folder a running node holds open byte-identical, and read it', async () => {
     const dir = storeCopy();
-    const node = spawn(process.execPath, [CLI, '--data-dir', dirname(dir)], { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'inherit'] });
-    try {
-      // Replies by in_reply_to, as lines arrive.
-      const replies = new Map<number, Record<string, unknown>>();
-      let tail = '';
-      node.stdout.on('data', (chunk: Buffer) => {
-        const lines = (tail + chunk.toString()).split('\n');
-        tail = lines.pop()!;
-        for (const line of lines) replies.set(JSON.parse(line).body.in_reply_to, JSON.parse(line).body);
-      });
-      const call = async (msgId: number, body: object): Promise<Record<string, unknown>> => {
-        node.stdin.write(`${JSON.stringify(body)}\n`);
-        await vi.waitFor(() => expect(replies.has(msgId)).toBe(true), { timeout: 10_000 });
-        return replies.get(msgId)!;
-      };
-      expect(await call(1, init())).toMatchObject({ type: 'init_ok' });
-      // Let the node flush what it replayed, so the folder is still only because nothing runs.
-      let msgId = 2;
-      while (((await call(msgId, request(msgId, 'memtable_stats'))).immutable as unknown[]).length > 0) msgId++;
+    // The default node, compacting by itself: it is still only once it has flushed and compacted.
+    await withRunningNode(dir, 'auto', async () => {
       const before = fingerprint(dir);
       const verified = await tool('verify', dir);
       expect(verified.code).toBe(0);
       expect((await tool('manifest', dir)).code).toBe(0);
       for (const file of filesIn(dir, WAL)) expect((await tool('wal-dump', join(dir, file))).code).toBe(0);
       expect(fingerprint(dir)).toEqual(before);
-    } finally {
-      node.stdin.end();
-      await new Promise((resolve) => node.once('close', resolve));
-    }
+    });
   });
 });
