@@ -127,7 +127,7 @@ async function repairFolder(dir: string, check: FolderCheck, report: RepairRepor
     compactPointers: state ? [...state.compactPointers].map(([level, key]) => ({ level, key })) : [],
     newFiles: kept,
   };
-  new Version().apply(edit); // throws if the placement broke a level's order: nothing written yet
+  const repaired = new Version().apply(edit); // throws if the placement broke a level's order: nothing written yet
   const manifestNumber = Math.max(0, ...listing.manifests.map((name) => parseManifestFileName(name) ?? 0)) + 1;
   const manifest = manifestFileName(manifestNumber);
   const writer = await ManifestWriter.create(nodeFileSystem, dir, manifest, edit);
@@ -137,7 +137,8 @@ async function repairFolder(dir: string, check: FolderCheck, report: RepairRepor
   for (const name of listing.manifests) if (name !== CURRENT_FILE) await setAside(name, 'replaced by the MANIFEST repair wrote');
   await nodeFileSystem.syncDir(lostDir);
   await nodeFileSystem.syncDir(dir);
-  report.kept_sstables = kept.map(({ level, file }) => ({ level, name: file.name, entries: file.entries, smallest_key: fromSortKey(file.smallest), largest_key: fromSortKey(file.largest) }));
+  // In the new Version's order, as `manifest` lists it (L0 newest first, then each level by key).
+  report.kept_sstables = [...repaired.allFiles()].map(({ level, file }) => ({ level, name: file.name, entries: file.entries, smallest_key: fromSortKey(file.smallest), largest_key: fromSortKey(file.largest) }));
 }
 
 /** A damaged segment: its original copied to lost/, then cut where the damage starts (removed when nothing precedes it). */
