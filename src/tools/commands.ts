@@ -5,10 +5,11 @@
  * describes them for users.
  *
  * Every tool but repair is read-only: it opens files for reading only and
- * never creates, renames or removes anything (the folder's LOCK included),
- * so it may run on a folder a node holds open.
+ * never creates, renames or removes anything (the folder's lock included),
+ * so it may run on a folder a node holds open. repair takes the folder's
+ * lock, as a node does, so it refuses to run while a node holds it.
  */
-import { EXIT_USAGE, parseToolArgs, type ToolFlags, type ToolOutput, UsageError } from './output.js';
+import { EXIT_USAGE, parseToolArgs, RefusedError, type ToolFlags, type ToolOutput, UsageError } from './output.js';
 import { manifestDump } from './manifest.js';
 import { repair } from './repair.js';
 import { sstDump } from './sstDump.js';
@@ -58,7 +59,7 @@ export const TOOLS: Record<string, Tool> = {
   },
   repair: {
     usage: 'DIR [--json]',
-    summary: 'LOSSY: keeps every intact SSTable and WAL record before damage, moves the rest into DIR/lost/, writes a fresh MANIFEST, reports what was lost. Stop the node first',
+    summary: 'LOSSY: keeps every intact SSTable and WAL record before damage, moves the rest into DIR/lost/, writes a fresh MANIFEST, reports what was lost. Takes the folder lock, so it refuses while a node holds the folder',
     positionals: ['DIR'],
     options: JSON_FLAG,
     run: ([dir], flags, out) => repair(dir, flags, out),
@@ -72,8 +73,8 @@ export function isTool(name: string | undefined): name is string {
 
 /**
  * Runs the tool `name` with `argv` (the arguments after its name); returns
- * the exit code: 0 sound, 1 damage found, 2 bad arguments (one line on
- * stderr).
+ * the exit code: 0 sound, 1 damage found, 2 bad arguments or a refusal
+ * (one line on stderr).
  */
 export async function runTool(name: string, argv: string[], stdout: ToolOutput, stderr: ToolOutput): Promise<number> {
   const tool = TOOLS[name];
@@ -85,6 +86,10 @@ export async function runTool(name: string, argv: string[], stdout: ToolOutput, 
     const { positionals, flags } = parseToolArgs(argv, tool.options, tool.positionals);
     return await tool.run(positionals, flags, stdout);
   } catch (error) {
+    if (error instanceof RefusedError) {
+      stderr.write(`memtable-node ${name}: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
     if (!(error instanceof UsageError)) throw error;
     stderr.write(`memtable-node ${name}: ${error.message} (usage: memtable-node ${name} ${tool.usage})\n`);
     return EXIT_USAGE;

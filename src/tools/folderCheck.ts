@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fromSortKey, toSortKey } from '../storage/keyOrder.js';
 import type { SSTableProperties } from '../storage/sstable/writer.js';
 import type { FileMetadata } from '../storage/version/fileMetadata.js';
-import { CURRENT_FILE } from '../storage/version/fileNames.js';
+import { CURRENT_FILE, parseSSTableFileName } from '../storage/version/fileNames.js';
 import type { VersionState } from '../storage/version/versionSet.js';
 import { scanWal, walFileName } from '../storage/wal/wal.js';
 import { messageOf } from './output.js';
@@ -117,7 +117,7 @@ function checkSSTable(path: string, named: { level: number; file: FileMetadata }
     result.properties = reader.properties;
     result.dataBlocksRead = walk.blocksRead;
     result.problems.push(...walk.problems);
-    if (named !== undefined) result.problems.push(...againstManifest(path, named.file, result.properties));
+    if (named !== undefined) result.problems.push(...againstManifest(path, named, result.properties));
   } finally {
     reader.close();
   }
@@ -125,9 +125,16 @@ function checkSSTable(path: string, named: { level: number; file: FileMetadata }
   return result;
 }
 
-/** Where the file disagrees with the MANIFEST's record of it: size, entries, or keys outside the recorded range. */
-function againstManifest(path: string, file: FileMetadata, actual: NonNullable<SSTableCheck['properties']>): string[] {
+/**
+ * Where the file disagrees with the MANIFEST's record of it: its name (the
+ * number, and the level written to, which is never below where it lives:
+ * files only move down), size, entries, or keys outside the recorded range.
+ */
+function againstManifest(path: string, { level, file }: { level: number; file: FileMetadata }, actual: NonNullable<SSTableCheck['properties']>): string[] {
   const problems: string[] = [];
+  const written = parseSSTableFileName(file.name);
+  if (written === undefined || written.number !== file.number) problems.push(`${path}: the MANIFEST records it as file ${file.number}, which its name does not say`);
+  else if (written.level > level) problems.push(`${path}: written to L${written.level}, yet the MANIFEST puts it at L${level} (files only move down)`);
   const size = statSync(path).size;
   if (size !== file.sizeBytes) problems.push(`${path}: ${size} bytes, the MANIFEST says ${file.sizeBytes}`);
   if (actual.entries !== file.entries) problems.push(`${path}: ${actual.entries} entries, the MANIFEST says ${file.entries}`);

@@ -12,6 +12,9 @@ export const EXIT_USAGE = 2;
 /** A bad argument or an unreadable input: one line on stderr, exit 2. */
 export class UsageError extends Error {}
 
+/** Right arguments, but the tool cannot run now (repair on a folder a node holds): one line on stderr, no usage, exit 2. */
+export class RefusedError extends Error {}
+
 /** Where a tool writes: stdout for its report, stderr for the one line of a usage error. */
 export interface ToolOutput {
   write(text: string): void;

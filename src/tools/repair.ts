@@ -22,18 +22,24 @@
  *     of the compaction that took the older as input) is kept. The report
  *     says when the order is a guess.
  * WAL segments stay newer than every SSTable, as recovery replays them.
+ *
+ * It holds the folder's lock (env/dirLock.ts) from before it reads the
+ * folder until it has written the last file, so no node writes the folder
+ * under it (or opens it half repaired), and it refuses a folder a node holds.
  */
 import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { acquireDirLock, type DirLock } from '../storage/env/dirLock.js';
 import { nodeFileSystem } from '../storage/env/fileSystem.js';
+import { StorageError } from '../storage/errors.js';
 import { fromSortKey } from '../storage/keyOrder.js';
 import { type FileMetadata, fileMetadataFromProperties } from '../storage/version/fileMetadata.js';
 import { CURRENT_FILE, manifestFileName, parseManifestFileName } from '../storage/version/fileNames.js';
 import { ManifestWriter, writeCurrent } from '../storage/version/manifest.js';
 import { Version, type VersionEdit } from '../storage/version/version.js';
 import { checkFolder, type FolderCheck, type SSTableCheck, type WalCheck } from './folderCheck.js';
-import { count, EXIT_SOUND, fields, json, quoteKey, table, type ToolFlags, type ToolOutput } from './output.js';
-import { LOST_FOLDER } from './storeFolder.js';
+import { count, EXIT_SOUND, fields, json, quoteKey, RefusedError, table, type ToolFlags, type ToolOutput } from './output.js';
+import { listStoreFolder, LOST_FOLDER } from './storeFolder.js';
 
 interface RepairReport {
   dir: string;
@@ -50,16 +56,38 @@ interface RepairReport {
   consequences: string[];
 }
 
-/** Runs repair on `dir`; returns the exit code (0 once the folder is sound, repaired or already so). */
+/**
+ * Runs repair on `dir` under its lock; returns the exit code (0 once the
+ * folder is sound, repaired or already so). Throws RefusedError, having
+ * changed nothing, while another process holds the folder.
+ */
 export async function repair(dir: string, flags: ToolFlags, out: ToolOutput): Promise<number> {
-  const check = await checkFolder(dir);
-  const report: RepairReport = { dir, repaired: false, manifest: null, order_guessed: false, kept_sstables: [], kept_wal_segments: [], lost: [], consequences: [] };
-  if (check.problems.length > 0) {
-    await repairFolder(dir, check, report);
-    report.repaired = true;
+  listStoreFolder(dir); // a path that is no node folder is a usage error, before any lock file is made in it
+  const lock = lockFolder(dir);
+  try {
+    const check = await checkFolder(dir);
+    const report: RepairReport = { dir, repaired: false, manifest: null, order_guessed: false, kept_sstables: [], kept_wal_segments: [], lost: [], consequences: [] };
+    if (check.problems.length > 0) {
+      await repairFolder(dir, check, report);
+      report.repaired = true;
+    }
+    out.write(flags.json === true ? json(report) : humanReport(report));
+    return EXIT_SOUND;
+  } finally {
+    lock.release();
   }
-  out.write(flags.json === true ? json(report) : humanReport(report));
-  return EXIT_SOUND;
+}
+
+/** The folder's lock, as a node takes it; RefusedError while a node (or another repair) holds it, or when it cannot be made. */
+function lockFolder(dir: string): DirLock {
+  try {
+    return acquireDirLock(dir);
+  } catch (error) {
+    if (error instanceof StorageError && error.code === 'STORAGE_LOCKED') throw new RefusedError(`${error.message}; stop the node first`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    throw new RefusedError(`cannot lock ${dir}: ${code} (repair writes into the folder)`);
+  }
 }
 
 async function repairFolder(dir: string, check: FolderCheck, report: RepairReport): Promise<void> {
@@ -99,7 +127,7 @@ async function repairFolder(dir: string, check: FolderCheck, report: RepairRepor
     compactPointers: state ? [...state.compactPointers].map(([level, key]) => ({ level, key })) : [],
     newFiles: kept,
   };
-  new Version().apply(edit); // throws if the placement broke a level's order: nothing written yet
+  const repaired = new Version().apply(edit); // throws if the placement broke a level's order: nothing written yet
   const manifestNumber = Math.max(0, ...listing.manifests.map((name) => parseManifestFileName(name) ?? 0)) + 1;
   const manifest = manifestFileName(manifestNumber);
   const writer = await ManifestWriter.create(nodeFileSystem, dir, manifest, edit);
@@ -109,7 +137,8 @@ async function repairFolder(dir: string, check: FolderCheck, report: RepairRepor
   for (const name of listing.manifests) if (name !== CURRENT_FILE) await setAside(name, 'replaced by the MANIFEST repair wrote');
   await nodeFileSystem.syncDir(lostDir);
   await nodeFileSystem.syncDir(dir);
-  report.kept_sstables = kept.map(({ level, file }) => ({ level, name: file.name, entries: file.entries, smallest_key: fromSortKey(file.smallest), largest_key: fromSortKey(file.largest) }));
+  // In the new Version's order, as `manifest` lists it (L0 newest first, then each level by key).
+  report.kept_sstables = [...repaired.allFiles()].map(({ level, file }) => ({ level, name: file.name, entries: file.entries, smallest_key: fromSortKey(file.smallest), largest_key: fromSortKey(file.largest) }));
 }
 
 /** A damaged segment: its original copied to lost/, then cut where the damage starts (removed when nothing precedes it). */

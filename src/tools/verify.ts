@@ -1,8 +1,8 @@
 /**
  * `memtable-node verify DIR`: reads every live file of a node folder whole
  * and checks every checksum, and the MANIFEST against the folder (files
- * exist, sizes and entry counts match, each file's keys within the range the
- * MANIFEST records; the level order itself is checked as the MANIFEST is
+ * exist, numbers, sizes and entry counts match, each file at or below the
+ * level its name says, its keys within the range the MANIFEST records; the level order itself is checked as the MANIFEST is
  * read). After RocksDB's `ldb checkconsistency` and `sst_dump --command=verify`.
  * Exit 0 when sound, 1 with a report naming each damaged file and where.
  */

@@ -5,12 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useTempDirs } from '../support/tempDirs.js';
-import { CLI, type CliRun, init, replyTo, request, runCli, runCliRaw } from './cli.js';
+import { CLI, type CliRun, type Envelope, init, replyTo, request, runCli, runCliRaw } from './cli.js';
 
 const freshDir = useTempDirs('e2e-tools');
 
@@ -24,14 +24,21 @@ const MODEL = new Map(KEYS.filter((key) => !DELETED.has(key)).map((key) => [key,
 
 let pristineRoot: string;
 
-/** A node folder with several multi-block SSTables and a live WAL, written once by a real node. */
+/** Nodes whose folders these tests read as flushes left them: compaction only on request. */
+const FLUSH_ONLY = ['--compaction', 'manual'];
+
+/**
+ * A node folder with several multi-block L0 SSTables (flushes only, their
+ * contents known: the first holds round 0 of the first keys) and a live WAL,
+ * written once by a real node.
+ */
 beforeAll(async () => {
   pristineRoot = mkdtempSync(join(tmpdir(), 'e2e-tools-pristine-'));
   const input = [init()];
   let msgId = 2;
   for (let round = 0; round < 3; round++) for (const key of KEYS) input.push(request(msgId++, 'memtable_put', { key, value: valueOf(key, round) }));
   for (const key of DELETED) input.push(request(msgId++, 'memtable_delete', { key }));
-  const run = await runCli(input, { args: ['--data-dir', pristineRoot, '--memtable-max-bytes', '8192'], env: { LOG_LEVEL: 'warn' } });
+  const run = await runCli(input, { args: ['--data-dir', pristineRoot, '--memtable-max-bytes', '8192', ...FLUSH_ONLY], env: { LOG_LEVEL: 'warn' } });
   expect(run.code).toBe(0);
   expect(replyTo(run, msgId - 1)).toMatchObject({ type: 'memtable_delete_ok' });
 });
@@ -193,9 +200,13 @@ describe('wal-dump', () => {
   });
 });
 
-/** Starts a node on the folder's parent, inits it, and scans everything: what a client would read. */
+/**
+ * Starts a node on the folder's parent, inits it, and scans everything: what
+ * a client would read. Compaction only on request, so the folder keeps the
+ * files a test inspects afterwards (plus the flush of the replayed WAL).
+ */
 async function openAndScan(dir: string): Promise<{ init: Record<string, unknown>; scan: Record<string, unknown>; entries: Map<string, unknown> | undefined }> {
-  const run = await runCli([init(), request(2, 'memtable_scan', {})], { args: ['--data-dir', dirname(dir)], env: { LOG_LEVEL: 'warn' } });
+  const run = await runCli([init(), request(2, 'memtable_scan', {})], { args: ['--data-dir', dirname(dir), ...FLUSH_ONLY], env: { LOG_LEVEL: 'warn' } });
   const opened = run.messages.find((message) => message.body.in_reply_to === 1)!.body;
   const scan = replyTo(run, 2);
   if (scan.type !== 'memtable_scan_ok') return { init: opened, scan, entries: undefined };
@@ -267,6 +278,26 @@ describe('verify and repair', () => {
     expect(repaired.code).toBe(0);
     expect(repaired.stdout).toContain('sound: nothing to repair, nothing changed');
     expect(fingerprint(dir)).toEqual(before);
+  });
+
+  it('repair refuses a folder a running node holds (one line on stderr, exit 2) and changes nothing; once the node is gone it runs', async () => {
+    const dir = storeCopy();
+    const { report: manifest } = await toolJson('manifest', dir);
+    const victim = manifest.files[1];
+    const { report: dumped } = await toolJson('sst-dump', join(dir, victim.name));
+    flipByte(join(dir, victim.name), dumped.index[1].offset + 10); // damage repair would act on
+    await withRunningNode(dir, 'manual', async (pid) => {
+      const before = fingerprint(dir);
+      const refused = await tool('repair', dir);
+      expect(refused.code).toBe(2);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toMatch(new RegExp(`^memtable-node repair: ${dir} is locked by another process \\(pid ${pid}, LOCK\\.${pid}\\.[^)]+\\): [^\\n]*; stop the node first\\n$`));
+      expect(fingerprint(dir)).toEqual(before);
+    });
+    const { code, report } = await toolJson('repair', dir);
+    expect(code).toBe(0);
+    expect(report.lost).toContainEqual(expect.objectContaining({ name: victim.name, moved_to: `lost/${victim.name}` }));
+    expect(readdirSync(dir).filter((name) => name.startsWith('LOCK.'))).toEqual([]);
   });
 
   it('a flipped byte mid-SSTable: verify names the file and block; repair moves it to lost/ and the node opens with the rest', async () => {
@@ -382,26 +413,94 @@ describe('verify and repair', () => {
   });
 
   it('a damaged MANIFEST after compactions: levels come from file names, overlapping files at a deeper level keep the newest', async () => {
-    const dir = storeCopy();
+    // Two real L0 -> L1 compactions; the second takes the first's output as input. Its unlink fails (injected
+    // EIO), as if the node had crashed after installing the compaction: the input stays, debris that overlaps
+    // the output at L1, which only the MANIFEST tells apart.
+    const root = freshDir();
+    const plan = join(freshDir(), 'faults.json');
+    writeFileSync(plan, JSON.stringify({ unlink: 'EIO', paths: '/L1_' }));
+    const input = [init()];
+    let msgId = 2;
+    const writeRound = (round: number) => {
+      for (const key of KEYS) input.push(request(msgId++, 'memtable_put', { key, value: valueOf(key, round) }));
+    };
+    const flushAndCompact = () => input.push(request(msgId++, 'sstable_flush'), request(msgId++, 'lsm_compact', { source_level: 0, target_level: 1 }));
+    writeRound(0);
+    flushAndCompact();
+    writeRound(1);
+    writeRound(2);
+    for (const key of DELETED) input.push(request(msgId++, 'memtable_delete', { key }));
+    flushAndCompact();
+    const run = await runCli(input, { args: ['--data-dir', root, '--memtable-max-bytes', '8192', ...FLUSH_ONLY], env: { LOG_LEVEL: 'warn', MEMTABLE_FAULT_FILE: plan } });
+    expect(run.code).toBe(0);
+    expect(replyTo(run, msgId - 1)).toMatchObject({ type: 'lsm_compact_ok', new_sstables: 1 });
+    const dir = join(root, 'n1');
+
     const { report: manifest } = await toolJson('manifest', dir);
-    // The two oldest flushes, renamed as if a compaction had written them to L1: they overlap, so only the newer can stay there.
-    const [older, newer] = manifest.files.slice(-2).reverse();
-    expect(older.smallest_key <= newer.largest_key && newer.smallest_key <= older.largest_key).toBe(true);
-    for (const file of [older, newer]) renameSync(join(dir, file.name), join(dir, file.name.replace(/^L0_/, 'L1_')));
+    expect(manifest.files.map((file: { level: number }) => file.level)).toEqual([1]);
+    const [output] = manifest.files;
+    const debris = filesIn(dir, SSTABLE).filter((name) => name.startsWith('L1_') && name !== output.name);
+    expect(debris).toHaveLength(1);
+    const { report: debrisDump } = await toolJson('sst-dump', join(dir, debris[0]));
+    expect(debrisDump.properties.smallest_key <= output.largest_key && output.smallest_key <= debrisDump.properties.largest_key).toBe(true);
+    const sound = await tool('verify', dir);
+    expect(sound.code).toBe(0);
+    expect(sound.stdout).toContain(`${debris[0]}: not in the MANIFEST (debris`);
+
     const [manifestFile] = readdirSync(dir).filter((name) => name.startsWith('MANIFEST-'));
     flipByte(join(dir, manifestFile), 30);
-
     const { report } = await toolJson('repair', dir);
     expect(report.order_guessed).toBe(true);
-    const l1 = (name: string) => name.replace(/^L0_/, 'L1_');
-    expect(report.kept_sstables.filter((s: { level: number }) => s.level === 1).map((s: { name: string }) => s.name)).toEqual([l1(newer.name)]);
-    expect(report.lost).toContainEqual({ name: l1(older.name), moved_to: `lost/${l1(older.name)}`, reason: expect.stringContaining(`overlaps the newer ${l1(newer.name)} at L1`) });
+    expect(report.kept_sstables.map((s: { level: number; name: string }) => [s.level, s.name])).toEqual([[1, output.name]]);
+    expect(report.lost).toContainEqual({ name: debris[0], moved_to: `lost/${debris[0]}`, reason: expect.stringContaining(`overlaps the newer ${output.name} at L1`) });
     expect(report.consequences).toContainEqual(expect.stringContaining('levels were taken from file names'));
     expect((await tool('verify', dir)).code).toBe(0);
-    // Every key was rewritten after the oldest flush, so nothing it held is missed.
+    // The debris holds round 0 and the deleted keys: kept above or below the output, it would show.
     const { init: opened, entries } = await openAndScan(dir);
     expect(opened).toMatchObject({ type: 'init_ok' });
     expectModel(entries);
+  });
+});
+
+describe('on a folder automatic compactions wrote', () => {
+  it('manifest shows files at L1 and deeper, matching the files; verify passes; repair changes nothing', async () => {
+    const root = freshDir();
+    const input = [init()];
+    let msgId = 2;
+    // Keys in a scattered order, with some deleted, so compactions rewrite overlapping ranges and keep tombstones above deeper levels.
+    for (let i = 0; i < 3000; i++) {
+      input.push(request(msgId++, 'memtable_put', { key: `k${String((i * 7919) % 1000).padStart(4, '0')}`, value: { i, pad: 'y'.repeat(60) } }));
+      if (i % 97 === 0) input.push(request(msgId++, 'memtable_delete', { key: `k${String((i * 31) % 1000).padStart(4, '0')}` }));
+    }
+    const args = ['--memtable-max-bytes', '4096', '--l0-compaction-trigger', '2', '--level-base-bytes', '16384', '--target-file-bytes', '8192'];
+    const run = await runCli(input, { args: ['--data-dir', root, ...args], env: { LOG_LEVEL: 'warn' } });
+    expect(run.code).toBe(0);
+    expect(replyTo(run, msgId - 1)).toMatchObject({ type: 'memtable_put_ok' });
+    const dir = join(root, 'n1');
+
+    const { code, report: manifest } = await toolJson('manifest', dir);
+    expect(code).toBe(0);
+    const files = manifest.files as Array<{ level: number; name: string; size_bytes: number; entries: number; smallest_key: string; largest_key: string }>;
+    expect(files.some((file) => file.level >= 1)).toBe(true);
+    expect(files.map((file) => file.name).sort()).toEqual(filesIn(dir, SSTABLE));
+    for (let level = 1; level <= 6; level++) {
+      const inLevel = files.filter((file) => file.level === level);
+      // Sorted and disjoint.
+      for (let i = 1; i < inLevel.length; i++) expect(inLevel[i - 1].largest_key < inLevel[i].smallest_key, `L${level} ${inLevel[i].name}`).toBe(true);
+    }
+    // verify checks every file against its record; one compaction output checked here by hand.
+    const deepest = files.at(-1)!;
+    const { report: dumped } = await toolJson('sst-dump', join(dir, deepest.name));
+    expect(dumped.ok).toBe(true);
+    expect(deepest).toMatchObject({ size_bytes: dumped.properties.size_bytes, entries: dumped.properties.entries, smallest_key: dumped.properties.smallest_key, largest_key: dumped.properties.largest_key });
+
+    const { code: verified, report } = await toolJson('verify', dir);
+    expect(verified).toBe(0);
+    expect(report.problems).toEqual([]);
+    expect(report.sstables.map((s: { name: string; level: number; ok: boolean }) => [s.name, s.level, s.ok])).toEqual(files.map((file) => [file.name, file.level, true]));
+    const before = fingerprint(dir);
+    expect((await tool('repair', dir)).stdout).toContain('sound: nothing to repair, nothing changed');
+    expect(fingerprint(dir)).toEqual(before);
   });
 });
 
@@ -428,6 +527,44 @@ describe('bad arguments', () => {
   });
 });
 
+/**
+ * Runs `body` while a node holds the folder `dir` open, once it has flushed
+ * what it replayed and (`auto`) run the compactions that triggers: from
+ * then on only a request changes the folder.
+ */
+async function withRunningNode(dir: string, compaction: 'auto' | 'manual', body: (pid: number) => Promise<void>): Promise<void> {
+  const node = spawn(process.execPath, [CLI, '--data-dir', dirname(dir), '--compaction', compaction], { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'inherit'] });
+  try {
+    // Replies by in_reply_to, as lines arrive.
+    const replies = new Map<number, Record<string, unknown>>();
+    let tail = '';
+    node.stdout.on('data', (chunk: Buffer) => {
+      const lines = (tail + chunk.toString()).split('\n');
+      tail = lines.pop()!;
+      for (const line of lines) replies.set(JSON.parse(line).body.in_reply_to, JSON.parse(line).body);
+    });
+    const call = async (envelope: Envelope): Promise<Record<string, unknown>> => {
+      node.stdin.write(`${JSON.stringify(envelope)}\n`);
+      const id = envelope.body.msg_id as number;
+      await vi.waitFor(() => expect(replies.has(id)).toBe(true), { timeout: 10_000 });
+      return replies.get(id)!;
+    };
+    expect(await call(init())).toMatchObject({ type: 'init_ok' });
+    let msgId = 2;
+    const busy = async () => {
+      const flushing = ((await call(request(msgId++, 'memtable_stats'))).immutable as unknown[]).length > 0;
+      const status = await call(request(msgId++, 'lsm_compact_status'));
+      // pending_compactions counts levels over their trigger, which a manual node leaves so.
+      return flushing || status.running !== null || (compaction === 'auto' && status.pending_compactions !== 0);
+    };
+    while (await busy());
+    await body(node.pid!);
+  } finally {
+    node.stdin.end();
+    await new Promise((resolve) => node.once('close', resolve));
+  }
+}
+
 describe('read-only tools', () => {
   it('leave the folder byte-identical', async () => {
     const dir = storeCopy();
@@ -441,34 +578,14 @@ describe('read-only tools', () => {
 
   it('leave a folder a running node holds open byte-identical, and read it', async () => {
     const dir = storeCopy();
-    const node = spawn(process.execPath, [CLI, '--data-dir', dirname(dir)], { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'inherit'] });
-    try {
-      // Replies by in_reply_to, as lines arrive.
-      const replies = new Map<number, Record<string, unknown>>();
-      let tail = '';
-      node.stdout.on('data', (chunk: Buffer) => {
-        const lines = (tail + chunk.toString()).split('\n');
-        tail = lines.pop()!;
-        for (const line of lines) replies.set(JSON.parse(line).body.in_reply_to, JSON.parse(line).body);
-      });
-      const call = async (msgId: number, body: object): Promise<Record<string, unknown>> => {
-        node.stdin.write(`${JSON.stringify(body)}\n`);
-        await vi.waitFor(() => expect(replies.has(msgId)).toBe(true), { timeout: 10_000 });
-        return replies.get(msgId)!;
-      };
-      expect(await call(1, init())).toMatchObject({ type: 'init_ok' });
-      // Let the node flush what it replayed, so the folder is still only because nothing runs.
-      let msgId = 2;
-      while (((await call(msgId, request(msgId, 'memtable_stats'))).immutable as unknown[]).length > 0) msgId++;
+    // The default node, compacting by itself: it is still only once it has flushed and compacted.
+    await withRunningNode(dir, 'auto', async () => {
       const before = fingerprint(dir);
       const verified = await tool('verify', dir);
       expect(verified.code).toBe(0);
       expect((await tool('manifest', dir)).code).toBe(0);
       for (const file of filesIn(dir, WAL)) expect((await tool('wal-dump', join(dir, file))).code).toBe(0);
       expect(fingerprint(dir)).toEqual(before);
-    } finally {
-      node.stdin.end();
-      await new Promise((resolve) => node.once('close', resolve));
-    }
+    });
   });
 });

@@ -1,7 +1,8 @@
 /** The tools' argument handling, in process: every bad argument is one line naming what was typed, exit 2. */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { acquireDirLock } from '../../src/storage/env/dirLock.js';
 import { runTool, TOOLS } from '../../src/tools/commands.js';
 import { useTempDirs } from '../support/tempDirs.js';
 
@@ -51,6 +52,22 @@ describe('runTool', () => {
       const result = await run(name, '--help');
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`Usage: memtable-node ${name} ${tool.usage}\n`);
+    }
+  });
+
+  it('repair of a folder whose lock is held refuses in one line without the usage, exit 2, and leaves the lock alone', async () => {
+    const dir = join(freshDir(), 'n1');
+    mkdirSync(dir);
+    writeFileSync(join(dir, '000001.wal'), '');
+    const lock = acquireDirLock(dir);
+    try {
+      const result = await run('repair', dir);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`memtable-node repair: ${dir} is locked by this process (pid ${process.pid}, ${basename(lock.file)}): a node's folder is open in one process at a time; stop the node first\n`);
+      expect(readdirSync(dir).sort()).toEqual(['000001.wal', basename(lock.file)]);
+    } finally {
+      lock.release();
     }
   });
 });
