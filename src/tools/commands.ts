@@ -10,11 +10,6 @@
  * lock, as a node does, so it refuses to run while a node holds it.
  */
 import { EXIT_USAGE, parseToolArgs, RefusedError, type ToolFlags, type ToolOutput, UsageError } from './output.js';
-import { manifestDump } from './manifest.js';
-import { repair } from './repair.js';
-import { sstDump } from './sstDump.js';
-import { verify } from './verify.js';
-import { walDump } from './walDump.js';
 
 interface Tool {
   /** The arguments after the tool's name, as --help shows them. */
@@ -34,35 +29,36 @@ export const TOOLS: Record<string, Tool> = {
     summary: "an SSTable's properties and index, and with --entries its entries from --start up to (not including) --end; verifies every checksum",
     positionals: ['FILE'],
     options: { ...JSON_FLAG, entries: { type: 'boolean' }, start: { type: 'string' }, end: { type: 'string' } },
-    run: ([file], flags, out) => sstDump(file, flags, out),
+    // Each tool is imported when it runs: the node's CLI imports this table, and loads none of them.
+    run: async ([file], flags, out) => (await import('./sstDump.js')).sstDump(file, flags, out),
   },
   'wal-dump': {
     usage: 'FILE [--json]',
     summary: "a WAL segment's records, and where a torn tail or damage begins",
     positionals: ['FILE'],
     options: JSON_FLAG,
-    run: ([file], flags, out) => walDump(file, flags, out),
+    run: async ([file], flags, out) => (await import('./walDump.js')).walDump(file, flags, out),
   },
   manifest: {
     usage: 'DIR [--json]',
     summary: 'the live file set the MANIFEST names (level, key range, size, entries), the next file number, the oldest live WAL',
     positionals: ['DIR'],
     options: JSON_FLAG,
-    run: ([dir], flags, out) => manifestDump(dir, flags, out),
+    run: async ([dir], flags, out) => (await import('./manifest.js')).manifestDump(dir, flags, out),
   },
   verify: {
     usage: 'DIR [--json]',
     summary: 'reads every live file whole, checks every checksum and the MANIFEST against the folder; exit 1 names each damaged file and where',
     positionals: ['DIR'],
     options: JSON_FLAG,
-    run: ([dir], flags, out) => verify(dir, flags, out),
+    run: async ([dir], flags, out) => (await import('./verify.js')).verify(dir, flags, out),
   },
   repair: {
     usage: 'DIR [--json]',
     summary: 'LOSSY: keeps every intact SSTable and WAL record before damage, moves the rest into DIR/lost/, writes a fresh MANIFEST, reports what was lost. Takes the folder lock, so it refuses while a node holds the folder',
     positionals: ['DIR'],
     options: JSON_FLAG,
-    run: ([dir], flags, out) => repair(dir, flags, out),
+    run: async ([dir], flags, out) => (await import('./repair.js')).repair(dir, flags, out),
   },
 };
 
