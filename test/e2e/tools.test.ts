@@ -399,7 +399,7 @@ describe('verify and repair', () => {
     expectModel(entries);
   });
 
-  it('a missing CURRENT: verify names it (a node would take the store for empty); repair rebuilds the MANIFEST and every value reads back', async () => {
+  it('a missing CURRENT: verify names it (a node reads the lone MANIFEST); repair rebuilds the MANIFEST and every value reads back', async () => {
     const dir = storeCopy();
     rmSync(join(dir, 'CURRENT'));
     const verified = await tool('verify', dir);
