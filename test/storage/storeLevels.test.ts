@@ -22,7 +22,7 @@ import { Store, type StoreOptions } from '../../src/storage/store.js';
 import { type FileMetadata, fileMetadataFromProperties, NUM_LEVELS, overlapsRange } from '../../src/storage/version/fileMetadata.js';
 import { sstableFileName } from '../../src/storage/version/fileNames.js';
 import type { Version } from '../../src/storage/version/version.js';
-import { applyWrite, modelScan } from '../support/storeModel.js';
+import { applyWrite, expectLsmGetAgrees, modelScan } from '../support/storeModel.js';
 import { useTempDirs } from '../support/tempDirs.js';
 
 const freshDir = useTempDirs('store-levels-test');
@@ -84,20 +84,7 @@ describe('Store across levels', () => {
         const options: StoreOptions = { dir: freshDir(), memtableMaxBytes: 120, maxImmutable: 2, wal: { sync: false } };
         let store = await Store.open(options);
         const model = new Map<string, string>();
-        const check = (key: string) => {
-          const result = store.lsmGet(key);
-          expect(result.found).toBe(model.has(key));
-          expect(result.value).toBe(model.get(key) ?? null);
-          const version = store.currentVersion;
-          if (result.foundAt?.startsWith('L')) {
-            const level = Number(result.foundAt.slice(1));
-            expect(result.levelsChecked).toBe(level + 1);
-            if (result.found) expect(version.levels[level].some((file) => file.name === result.sstableFile)).toBe(true);
-          } else if (result.foundAt === null) {
-            expect(result.levelsChecked).toBe(version.deepestNonEmptyLevel() + 1);
-          } else expect(result).toMatchObject({ levelsChecked: 0, filesChecked: 0 });
-          expect(result.filesChecked).toBeLessThanOrEqual(version.levels[0].length + NUM_LEVELS - 1);
-        };
+        const check = (key: string) => expectLsmGetAgrees(store, model, key);
         for (const op of ops) {
           if ((op.kind === 'put' || op.kind === 'delete') && store.writesStalled) store.installFlushed(await store.flushOldest());
           switch (op.kind) {
