@@ -223,6 +223,8 @@ export class Store {
   private flushBytesWritten = 0;
   private compactions = 0;
   private compactionBytesWritten = 0;
+  /** A flush or compaction failed since the last sweep: files no Version names may be left (removeObsoleteFiles). */
+  private debrisPossible = false;
 
   /** Open readers by file number: see invariant (5). */
   private readonly readers = new Map<number, SSTableReader>();
@@ -363,7 +365,18 @@ export class Store {
   async compact(compaction: Compaction | null, beforeInstall?: () => Promise<void>): Promise<CompactionResult> {
     if (compaction === null) return NOTHING_COMPACTED;
     const { compactionRunner, compaction: options } = this.options;
-    const result = await runCompaction(this, compaction, { runner: compactionRunner, targetFileBytes: options.targetFileBytes, beforeInstall });
+    let result: CompactionResult;
+    try {
+      result = await runCompaction(this, compaction, { runner: compactionRunner, targetFileBytes: options.targetFileBytes, beforeInstall });
+    } catch (error) {
+      this.debrisPossible = true;
+      throw error;
+    }
+    if (this.debrisPossible) {
+      // A failed install left outputs named by no Version; with this edit durable, the state is settled and they can go now.
+      this.debrisPossible = false;
+      await this.removeObsoleteFiles().catch(() => undefined);
+    }
     this.compactions++;
     this.compactionBytesWritten += result.bytesWritten;
     return result;
@@ -622,7 +635,9 @@ export class Store {
       await fs.unlink(join(dir, walFileName(memtable.id))).catch(() => undefined);
       return { memtable, file, reader, properties, metadata };
     } catch (error) {
-      // Not installed: the file (if renamed) is left to removeObsoleteFiles or the next open, as the edit's fate may be unknown.
+      // Not installed: the file (if renamed) is left to removeObsoleteFiles (after the next compaction) or the next open,
+      // as the edit's fate may be unknown until a later edit settles it.
+      this.debrisPossible = true;
       if (reader !== undefined && this.readers.get(number) === reader) this.readers.delete(number);
       reader?.close();
       this.pendingOutputs.delete(number);
