@@ -298,6 +298,29 @@ describe('automatic compaction', () => {
   }, 60_000);
 });
 
+describe('the L0 slowdown', () => {
+  it('delays each serving pass that meets a write while L0 holds --l0-slowdown-trigger files, and answers every write', async () => {
+    const dataDir = freshDir();
+    const planFile = join(freshDir(), 'faults.json');
+    // Compactions fail, so L0 stays at the slowdown trigger while the writes go on.
+    setPlan(planFile, { createWritable: 'ENOSPC', paths: '/L[1-6]_' });
+    const args = ['--memtable-max-bytes', '1000000', '--l0-compaction-trigger', '2', '--l0-slowdown-trigger', '2', '--l0-stop-trigger', '10'];
+    await withNode(dataDir, { args, env: { MEMTABLE_FAULT_FILE: planFile } }, async (node) => {
+      expect(await node.init()).toMatchObject({ type: 'init_ok' });
+      let msgId = 10;
+      for (let flush = 0; flush < 2; flush++) {
+        for (const key of ['a', 'z']) await node.call(msgId++, 'memtable_put', { key, value: flush });
+        expect(await node.call(msgId++, 'sstable_flush')).toMatchObject({ type: 'sstable_flush_ok' });
+      }
+      // Two L0 files: slowed, not stopped. Each batch of writes waits one pause, then is served.
+      for (let i = 0; i < 5; i++) expect(await node.call(msgId++, 'memtable_put', { key: `k${i}`, value: i })).toMatchObject({ type: 'memtable_put_ok' });
+      const delayed = node.logs().filter((log) => log.msg === 'transition' && (log.state as { open?: { writes?: string } }).open?.writes === 'delayed');
+      expect(delayed.length).toBeGreaterThanOrEqual(5);
+      expect(node.logs().filter((log) => log.msg === 'transition' && log.event === 'xstate.done.actor.slowdown').length).toBeGreaterThanOrEqual(5);
+    });
+  });
+});
+
 describe('replies of an lsm_compact', () => {
   it('answers a failed manual compaction 13 and keeps every input', async () => {
     const dataDir = freshDir();
