@@ -9,6 +9,7 @@
  * (docs/WAL.md, "Fault injection"), so injected ENOSPC and EIO reach
  * compaction writes too.
  */
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { faultInjectingFileSystem, planFromFile } from '../env/faultInjection.js';
 import { nodeFileSystem } from '../env/fileSystem.js';
@@ -17,6 +18,22 @@ import { serializeError, type WorkerReply, type WorkerRequest } from './runner.j
 
 const port = parentPort;
 if (port === null) throw new Error('compaction worker: not started as a worker thread');
+
+/**
+ * The nice value this thread runs at. On Linux nice is per thread, and
+ * setpriority(PRIO_PROCESS, 0) renices the calling thread only: on a
+ * machine with fewer free cores than busy threads, the scheduler then gives
+ * the main thread (which answers requests) the core first, and compaction
+ * takes what is left. Elsewhere it may renice the whole process, so only Linux.
+ */
+export const WORKER_NICE = 10;
+if (process.platform === 'linux') {
+  try {
+    setPriority(0, WORKER_NICE);
+  } catch {
+    // Not allowed here (a sandbox): compaction runs at the main thread's priority.
+  }
+}
 
 const faultFile = process.env.MEMTABLE_FAULT_FILE;
 const fs = faultFile ? faultInjectingFileSystem(nodeFileSystem, planFromFile(faultFile)) : nodeFileSystem;
