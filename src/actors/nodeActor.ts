@@ -84,7 +84,8 @@ export interface NodeActorOptions {
 
 /**
  * Logs each stall at info: when writes start waiting for a flush (the frozen
- * queue full), and when they go on, with how long they waited (`ms`).
+ * queue full) or a compaction (L0 at --l0-stop-trigger), and when they go
+ * on, with how long they waited (`ms`).
  */
 function stallLogger(log: Logger): (context: NodeContext) => void {
   let stalledAt: number | undefined;
@@ -92,8 +93,14 @@ function stallLogger(log: Logger): (context: NodeContext) => void {
     if (context.writesStalled === (stalledAt !== undefined)) return;
     if (context.writesStalled) {
       stalledAt = performance.now();
-      const frozen = context.store?.frozenCount;
-      log.info({ frozen, max_immutable: context.options.maxImmutable, pending: context.pending.length }, 'writes stalled: frozen MemTables full, waiting for a flush');
+      const store = context.store!;
+      const frozen = store.frozenCount;
+      if (frozen >= context.options.maxImmutable) {
+        log.info({ frozen, max_immutable: context.options.maxImmutable, pending: context.pending.length }, 'writes stalled: frozen MemTables full, waiting for a flush');
+      } else {
+        const l0StopTrigger = store.compactionOptions.l0StopTrigger;
+        log.info({ l0_files: store.l0Files, l0_stop_trigger: l0StopTrigger, pending: context.pending.length }, 'writes stalled: L0 at its stop trigger, waiting for a compaction');
+      }
     } else {
       log.info({ ms: Math.round(performance.now() - stalledAt!) }, 'writes resumed after a stall');
       stalledAt = undefined;

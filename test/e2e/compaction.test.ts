@@ -282,6 +282,7 @@ describe('automatic compaction', () => {
       const failures = await node.waitForLogs((log) => log.msg === 'compaction failed; inputs kept, will retry', 2, 'two failed compactions', 20_000);
       expect(String(failures[0].err && (failures[0].err as { message?: string }).message)).toContain('ENOSPC');
       expect(node.replies.has(stopped), 'a write at the stop trigger waits').toBe(false);
+      expect(node.logs().find((log) => log.msg === 'writes stalled: L0 at its stop trigger, waiting for a compaction')).toMatchObject({ level: 30, l0_files: 4, l0_stop_trigger: 4 });
       expect(readdirSync(join(dataDir, 'n1')).filter((name) => /^L0_\d+\.sst$/.test(name))).toHaveLength(4);
       expect(readdirSync(join(dataDir, 'n1')).filter((name) => /^L[1-6]_/.test(name)), 'a failed compaction leaves no output behind').toEqual([]);
 
