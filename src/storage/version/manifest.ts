@@ -5,11 +5,8 @@
  *   CURRENT         := "MANIFEST-NNNNNN\n"     replaced atomically (CURRENT.tmp,
  *                                              fdatasync, rename, folder fsync)
  *   MANIFEST-NNNNNN := snapshotRecord editRecord*
- *   record  := header payload
- *   header  := length:      u32 LE   payload bytes
- *              kind:        u8       SNAPSHOT = 1, EDIT = 2 (DO NOT CHANGE)
- *              headerCrc:   u32 LE   masked CRC32C of length ++ kind
- *              payloadCrc:  u32 LE   masked CRC32C of payload
+ *   record  := the WAL's frame (encoding/recordFrame.ts), kind SNAPSHOT = 1,
+ *              EDIT = 2 (DO NOT CHANGE), around
  *   payload := UTF-8 JSON of one edit, every field optional:
  *              {"nextFileNumber": N, "minLiveWal": W,
  *               "compactPointers": [{"level": L, "key": K}],
@@ -25,11 +22,11 @@
  * after it) is a torn tail: a crash mid-append of an edit that was never
  * installed. Damage with a valid record after it is corruption.
  *
- * As in the WAL (wal.ts), the header has a checksum of its own, so a sound
- * header's length can be trusted and a record running past the end of the
- * file is known to be cut short. Kind 0 is never written.
+ * As in the WAL (wal.ts), the frame's header has a checksum of its own, so
+ * a sound header's length can be trusted and a record running past the end
+ * of the file is known to be cut short. Kind 0 is never written.
  */
-import { crc32cRange, maskCrc, unmaskCrc } from '../encoding/crc32c.js';
+import { encodeFrame, type FrameRead, RECORD_HEADER_SIZE, readFrameAt } from '../encoding/recordFrame.js';
 import { corruption } from '../errors.js';
 import { type FileSystem, readFileIfExists, type WritableFile } from '../env/fileSystem.js';
 import { fromSortKey, toSortKey } from '../keyOrder.js';
@@ -38,8 +35,8 @@ import { NUM_LEVELS, type FileMetadata } from './fileMetadata.js';
 import { CURRENT_FILE, parseManifestFileName, parseSSTableFileName } from './fileNames.js';
 import type { VersionEdit } from './version.js';
 
-/** length (4) + kind (1) + headerCrc (4) + payloadCrc (4). */
-export const MANIFEST_HEADER_SIZE = 4 + 1 + 4 + 4;
+/** The frame's header: length (4) + kind (1) + headerCrc (4) + payloadCrc (4). */
+export const MANIFEST_HEADER_SIZE = RECORD_HEADER_SIZE;
 /** DO NOT CHANGE: persisted. */
 export const ManifestRecordKind = { Snapshot: 1, Edit: 2 } as const;
 export type ManifestRecordKind = (typeof ManifestRecordKind)[keyof typeof ManifestRecordKind];
@@ -59,14 +56,7 @@ export interface DecodedManifest {
 
 /** One framed record holding `edit` (sort keys in memory, real keys on disk). */
 export function encodeManifestRecord(kind: ManifestRecordKind, edit: VersionEdit): Buffer {
-  const payload = Buffer.from(JSON.stringify(editToJson(edit)), 'utf8');
-  const record = Buffer.allocUnsafe(MANIFEST_HEADER_SIZE + payload.length);
-  record.writeUInt32LE(payload.length, 0);
-  record[4] = kind;
-  record.writeUInt32LE(maskCrc(crc32cRange(record, 0, 5)), 5);
-  record.writeUInt32LE(maskCrc(crc32cRange(payload, 0, payload.length)), 9);
-  payload.copy(record, MANIFEST_HEADER_SIZE);
-  return record;
+  return encodeFrame(kind, Buffer.from(JSON.stringify(editToJson(edit)), 'utf8'));
 }
 
 /**
@@ -94,24 +84,10 @@ export function decodeManifest(bytes: Buffer, name: string): DecodedManifest {
   return { records, validBytes: offset, tornBytes: 0 };
 }
 
-type ReadResult =
-  | { kind: 'record'; recordKind: ManifestRecordKind; payload: number; end: number }
-  | { kind: 'cut-short' }
-  | { kind: 'bad-header' }
-  | { kind: 'bad-payload'; end: number };
+const isManifestRecordKind = (kind: number): boolean => kind === ManifestRecordKind.Snapshot || kind === ManifestRecordKind.Edit;
 
-function readRecordAt(bytes: Buffer, offset: number): ReadResult {
-  if (bytes.length - offset < MANIFEST_HEADER_SIZE) return { kind: 'cut-short' };
-  const recordKind = bytes[offset + 4];
-  const headerSound =
-    unmaskCrc(bytes.readUInt32LE(offset + 5)) === crc32cRange(bytes, offset, offset + 5) &&
-    (recordKind === ManifestRecordKind.Snapshot || recordKind === ManifestRecordKind.Edit);
-  if (!headerSound) return { kind: 'bad-header' };
-  const payload = offset + MANIFEST_HEADER_SIZE;
-  const end = payload + bytes.readUInt32LE(offset);
-  if (end > bytes.length) return { kind: 'cut-short' };
-  if (unmaskCrc(bytes.readUInt32LE(offset + 9)) !== crc32cRange(bytes, payload, end)) return { kind: 'bad-payload', end };
-  return { kind: 'record', recordKind, payload, end };
+function readRecordAt(bytes: Buffer, offset: number): FrameRead {
+  return readFrameAt(bytes, offset, isManifestRecordKind);
 }
 
 /** True iff every byte from `from` on is zero: a file extended by a crash before its data reached the disk. */

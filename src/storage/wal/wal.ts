@@ -5,7 +5,7 @@
  * MANIFEST says so (docs/WAL.md has the whole story).
  *
  *   segment := record*
- *   record  := header payload
+ *   record  := header payload          (the frame: encoding/recordFrame.ts)
  *   header  := length:        u32 LE   payload bytes
  *              kind:          u8       PUT = 1, DELETE = 2 (DO NOT CHANGE)
  *              headerCrc:     u32 LE   masked CRC32C of length ++ kind
@@ -15,7 +15,9 @@
  *
  * The header has a checksum of its own so that a length can be trusted on
  * its own: a record with a sound header that runs past the end of the file
- * was cut short by a crash, whatever bytes its payload holds.
+ * was cut short by a crash, whatever bytes its payload holds. Records are
+ * sealed in place in the append buffer (seal), not through encodeFrame, so
+ * an append allocates nothing.
  *
  * Invariants:
  *   (1) Bytes [0, durableLength) of the file are whole records, written and
@@ -31,12 +33,13 @@
  *   (3) Kind 0 is never written, so a zero-filled tail reads as damage.
  */
 import { utf8Write } from '../encoding/bufferStrings.js';
-import { crc32cRange, maskCrc, unmaskCrc } from '../encoding/crc32c.js';
+import { crc32cRange, maskCrc } from '../encoding/crc32c.js';
+import { type FrameRead, RECORD_HEADER_SIZE, readFrameAt } from '../encoding/recordFrame.js';
 import { corruption } from '../errors.js';
 import type { FileSystem } from '../env/fileSystem.js';
 
-/** length (4) + kind (1) + headerCrc (4) + payloadCrc (4). */
-export const WAL_HEADER_SIZE = 4 + 1 + 4 + 4;
+/** The frame's header (encoding/recordFrame.ts): length (4) + kind (1) + headerCrc (4) + payloadCrc (4). */
+export const WAL_HEADER_SIZE = RECORD_HEADER_SIZE;
 export const WalRecordKind = { Put: 1, Delete: 2 } as const;
 
 const WAL_NAME = /^(\d{6,})\.wal$/;
@@ -270,26 +273,16 @@ export function replayWal(bytes: Buffer, name: string, apply: (record: WalRecord
   return scan;
 }
 
-type ReadResult =
-  | { kind: 'record'; record: WalRecord; end: number }
-  | { kind: 'cut-short' }
-  | { kind: 'bad-header' }
-  | { kind: 'bad-payload'; end: number };
+type ReadResult = Exclude<FrameRead, { kind: 'record' }> | { kind: 'record'; record: WalRecord; end: number };
+
+const isWalRecordKind = (kind: number): boolean => kind === WalRecordKind.Put || kind === WalRecordKind.Delete;
 
 function readRecordAt(bytes: Buffer, offset: number): ReadResult {
-  if (bytes.length - offset < WAL_HEADER_SIZE) return { kind: 'cut-short' };
-  const length = bytes.readUInt32LE(offset);
-  const kind = bytes[offset + 4];
-  const headerSound =
-    unmaskCrc(bytes.readUInt32LE(offset + 5)) === crc32cRange(bytes, offset, offset + 5) &&
-    (kind === WalRecordKind.Put || kind === WalRecordKind.Delete);
-  if (!headerSound) return { kind: 'bad-header' };
-  const payload = offset + WAL_HEADER_SIZE;
-  const end = payload + length;
-  if (end > bytes.length) return { kind: 'cut-short' };
-  if (unmaskCrc(bytes.readUInt32LE(offset + 9)) !== crc32cRange(bytes, payload, end)) return { kind: 'bad-payload', end };
+  const frame = readFrameAt(bytes, offset, isWalRecordKind);
+  if (frame.kind !== 'record') return frame;
+  const { recordKind: kind, payload, end } = frame;
   if (kind === WalRecordKind.Delete) return { kind: 'record', record: { kind: 'delete', key: bytes.toString('utf8', payload, end) }, end };
-  const keyEnd = payload + 4 + (length >= 4 ? bytes.readUInt32LE(payload) : Infinity);
+  const keyEnd = payload + 4 + (end - payload >= 4 ? bytes.readUInt32LE(payload) : Infinity);
   if (keyEnd > end) return { kind: 'bad-payload', end };
   const record: WalRecord = { kind: 'put', key: bytes.toString('utf8', payload + 4, keyEnd), valueJson: bytes.toString('utf8', keyEnd, end) };
   return { kind: 'record', record, end };
