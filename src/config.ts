@@ -11,6 +11,7 @@
 import { DEFAULT_BLOCK_CACHE_BYTES } from './storage/cache/blockCache.js';
 import { type CompactionOptions, DEFAULT_COMPACTION_OPTIONS } from './storage/compaction/compactor.js';
 import { DEFAULT_MAX_OPEN_FILES } from './storage/cache/fileHandleCache.js';
+import { wrapWords } from './textWrap.js';
 import { isTool, TOOLS, toolsHelp } from './tools/commands.js';
 
 /** `memtable-node inspector` listens where a bare `--inspect` sends. */
@@ -106,25 +107,13 @@ const SECTION_TITLES: Record<OptionSpec['section'], string> = {
   inspector: 'memtable-node inspector serves a page that draws every node streaming to it\nlive (state machine, MemTables, levels, flushes, compactions, counters,\nevents); everything it needs is in the package, so it works with no network.\nStart it first, open http://HOST:N/, then start nodes with --inspect:',
 };
 
-/** Fits `text` into lines of at most `width` characters after an indent of `indent`. */
-function wrap(text: string, indent: number, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line !== '' && indent + line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line === '' ? word : `${line} ${word}`;
-  }
-  return [...lines, line];
-}
 
 const HELP_COLUMN = 29;
 
 function helpEntry(option: OptionSpec): string {
   const names = `  ${option.flag === 'help' ? '-h, ' : ''}--${option.flag}${option.value ? ` ${option.value}` : ''}`;
   const origin = [option.env, option.default && `default ${option.default}`].filter(Boolean).join(', ');
-  const [first, ...rest] = wrap(origin ? `${option.help} (${origin})` : option.help, HELP_COLUMN, 80);
+  const [first, ...rest] = wrapWords(origin ? `${option.help} (${origin})` : option.help, 80 - HELP_COLUMN);
   const head = names.length < HELP_COLUMN - 1 ? `${names.padEnd(HELP_COLUMN)}${first}` : `${names}\n${' '.repeat(HELP_COLUMN)}${first}`;
   return [head, ...rest.map((line) => ' '.repeat(HELP_COLUMN) + line)].join('\n');
 }

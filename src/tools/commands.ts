@@ -9,6 +9,7 @@
  * so it may run on a folder a node holds open. repair takes the folder's
  * lock, as a node does, so it refuses to run while a node holds it.
  */
+import { wrapWords } from '../textWrap.js';
 import { EXIT_USAGE, parseToolArgs, RefusedError, type ToolFlags, type ToolOutput, UsageError } from './output.js';
 
 interface Tool {
@@ -95,20 +96,6 @@ export async function runTool(name: string, argv: string[], stdout: ToolOutput, 
 /** The tools' lines of --help. */
 export function toolsHelp(): string {
   return Object.entries(TOOLS)
-    .map(([name, tool]) => `  memtable-node ${name} ${tool.usage}\n${wrap(tool.summary, 72, '      ')}`)
+    .map(([name, tool]) => `  memtable-node ${name} ${tool.usage}\n${wrapWords(tool.summary, 72).map((line) => `      ${line}\n`).join('')}`)
     .join('');
-}
-
-/** `text` in lines of at most `width` characters after `indent`. */
-function wrap(text: string, width: number, indent: string): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line.length > 0 && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line.length > 0 ? `${line} ${word}` : word;
-  }
-  lines.push(line);
-  return lines.map((l) => `${indent}${l}\n`).join('');
 }
