@@ -15,9 +15,11 @@
  * when a background compaction picked its inputs depends on timing (which of
  * a flush and the previous compaction finished first), so the replay may
  * pick differently, and waiting for a compaction it never starts would hang.
- * With --compaction auto, replies that report the file layout
- * (memtable_stats, lsm_*, sstable_file) may therefore differ; values never
- * do.
+ * And an L0 slowdown or stop, timed by compactions, can pause the logged
+ * run's writes mid-batch where the replay's do not, moving a flush's install
+ * within a batch. With --compaction auto, replies that report the layout
+ * (memtable_stats, lsm_*, the `source` and `sstable_file` that answered) may
+ * therefore differ; values never do.
  *
  * It reproduces runs that started from an empty store (no --data-dir, or an
  * empty one): what a data folder held before the run is not in the log. The
