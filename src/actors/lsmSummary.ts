@@ -86,8 +86,8 @@ export function summarizeLsm(store: Store, flushPhase: FlushPhase, compaction: R
       entries: file.entries,
     })),
     bytes: info.total_bytes,
-    maxBytes: info.max_bytes ?? null,
-    score: info.score ?? null,
+    maxBytes: info.max_bytes,
+    score: info.score,
   }));
   const options = store.compactionOptions;
   const auto = options.mode === 'auto';

@@ -51,6 +51,7 @@ import type { Version, VersionEdit } from './version/version.js';
 import { VersionSet } from './version/versionSet.js';
 import { maxBytesForLevel } from './version/levelTargets.js';
 import {
+  type CompactionEdit,
   type CompactionOptions,
   type CompactionResult,
   DEFAULT_COMPACTION_OPTIONS,
@@ -188,25 +189,20 @@ export interface StoreStats {
   max_immutable: number;
 }
 
-/** A level's target and compaction score, as the compaction picker computes them. */
-export interface LevelScore {
-  max_bytes: number;
-  score: number;
-}
-
 /** One level as lsm_level_info shows it. */
-export interface LevelInfo extends Partial<LevelScore> {
+export interface LevelInfo {
   level: number;
   sstables: number;
   total_bytes: number;
   /** False for L0 (its files may overlap), true below. */
   sorted: boolean;
+  /** The level's target (maxBytesForLevel) and compaction score, as the picker computes them. */
+  max_bytes: number;
+  score: number;
   /** With `files`: L0 newest first, below in key order; keys are real keys. */
   files?: Array<{ file: string; smallest: string; largest: string; size_bytes: number; entries: number }>;
 }
 
-/** What a compaction (or a trivial move) installs: deletedFiles are its inputs, newFiles its outputs. */
-export type CompactionEdit = Pick<VersionEdit, 'deletedFiles' | 'newFiles' | 'compactPointers'>;
 
 export class Store {
   private active: MemTable;
@@ -784,9 +780,9 @@ export class Store {
   }
 
   /**
-   * All seven levels, empty ones too; with `scoreOf` (the picker's scoring)
-   * each level's max_bytes and score; with `includeFiles` each file's range
-   * (real keys), size and entries.
+   * All seven levels, empty ones too, each with its max_bytes and score
+   * (the picker's); with `includeFiles` each file's range (real keys), size
+   * and entries.
    */
   levelInfo(includeFiles = false): LevelInfo[] {
     const version = this.versions.current;

@@ -48,13 +48,16 @@ export const DEFAULT_COMPACTION_OPTIONS: CompactionOptions = {
   l0StopTrigger: 12,
 };
 
+/** What a compaction (or a trivial move) installs: deletedFiles are its inputs, newFiles its outputs. */
+export type CompactionEdit = Pick<VersionEdit, 'deletedFiles' | 'newFiles' | 'compactPointers'>;
+
 /** What a compaction needs of the Store: the file set, file numbers, and a durable install. */
 export interface CompactionHost {
   readonly currentVersion: Version;
   readonly files: { dir: string; fs: FileSystem; caches: ReaderCaches };
   reserveFileNumbers(count: number): number[];
   releaseFileNumbers(numbers: Iterable<number>): void;
-  installCompaction(edit: Pick<VersionEdit, 'deletedFiles' | 'newFiles' | 'compactPointers'>): Promise<Version>;
+  installCompaction(edit: CompactionEdit): Promise<Version>;
 }
 
 /** What one compaction did, in SPEC 2b's terms (lsm_compact_ok sums these over its steps). */
