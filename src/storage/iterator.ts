@@ -30,3 +30,28 @@ export interface InternalIterator {
   /** REQUIRES: valid(). */
   next(): void;
 }
+
+/**
+ * The bytes form of an iterator, for walks that move entries without reading
+ * them (compaction): a key is its UTF-8 bytes, keyBytes()[0, keyLength()),
+ * and bytewise order is sort-key order (keyOrder.ts); a value is the bytes
+ * valueBytes()[valueStart(), valueEnd()) of its JSON text, or a tombstone.
+ * What the accessors return is only good until the iterator moves.
+ *
+ * Contract: as InternalIterator's, with seekToFirst the only seek (a
+ * compaction walks its inputs front to back).
+ */
+export interface ByteIterator {
+  seekToFirst(): void;
+  valid(): boolean;
+  /** REQUIRES: valid(). */
+  next(): void;
+  /** REQUIRES (for these five): valid(). */
+  keyBytes(): Uint8Array;
+  keyLength(): number;
+  isTombstone(): boolean;
+  /** REQUIRES (for these three): not a tombstone. */
+  valueBytes(): Buffer;
+  valueStart(): number;
+  valueEnd(): number;
+}

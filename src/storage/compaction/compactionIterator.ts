@@ -18,7 +18,9 @@
  *       (the first deeper range whose largest >= the last key asked) only
  *       moves forward: the check costs amortized O(1) a key.
  */
-import { type EntryValue, type InternalIterator, TOMBSTONE } from '../iterator.js';
+import { utf8Slice } from '../encoding/bufferStrings.js';
+import type { ByteIterator } from '../iterator.js';
+import { toSortKey } from '../keyOrder.js';
 
 export interface KeyRange {
   /** Sort keys, smallest <= largest. */
@@ -56,19 +58,13 @@ export class BaseLevelCheck {
   }
 }
 
-/** The merged inputs with droppable tombstones skipped. */
-export class CompactionIterator implements InternalIterator {
-  /** `merged`: a MergeIterator over the inputs, newest first. */
+/** The merged inputs with droppable tombstones skipped; entries as bytes (a tombstone's key alone is decoded, for the check). */
+export class CompactionIterator implements ByteIterator {
+  /** `merged`: a ByteMergeIterator over the inputs, newest first. */
   constructor(
-    private readonly merged: InternalIterator,
+    private readonly merged: ByteIterator,
     private readonly baseLevel: BaseLevelCheck,
   ) {}
-
-  seekGE(target: string): void {
-    this.baseLevel.rewind();
-    this.merged.seekGE(target);
-    this.skipDroppable();
-  }
 
   seekToFirst(): void {
     this.baseLevel.rewind();
@@ -80,20 +76,37 @@ export class CompactionIterator implements InternalIterator {
     return this.merged.valid();
   }
 
-  key(): string {
-    return this.merged.key();
-  }
-
-  value(): EntryValue {
-    return this.merged.value();
-  }
-
   next(): void {
     this.merged.next();
     this.skipDroppable();
   }
 
+  keyBytes(): Uint8Array {
+    return this.merged.keyBytes();
+  }
+
+  keyLength(): number {
+    return this.merged.keyLength();
+  }
+
+  isTombstone(): boolean {
+    return this.merged.isTombstone();
+  }
+
+  valueBytes(): Buffer {
+    return this.merged.valueBytes();
+  }
+
+  valueStart(): number {
+    return this.merged.valueStart();
+  }
+
+  valueEnd(): number {
+    return this.merged.valueEnd();
+  }
+
   private skipDroppable(): void {
-    while (this.merged.valid() && this.merged.value() === TOMBSTONE && this.baseLevel.isBaseLevelForKey(this.merged.key())) this.merged.next();
+    const merged = this.merged;
+    while (merged.valid() && merged.isTombstone() && this.baseLevel.isBaseLevelForKey(toSortKey(utf8Slice.call(merged.keyBytes(), 0, merged.keyLength())))) merged.next();
   }
 }

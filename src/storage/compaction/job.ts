@@ -20,17 +20,21 @@
  *   (3) Merge order is newest first, Version invariant (4): L0 sources as
  *       one child each, newest first, then a sorted source level as one
  *       concatenating child, then the target level as one.
+ *   (4) Entries go from input blocks to output blocks as bytes, never
+ *       decoded (TableScanner, ByteMergeIterator, writeSSTableBytes): only
+ *       a tombstone's key is, for the drop rule, and each block's first and
+ *       last, for the order checks.
  */
 import { join } from 'node:path';
 import { BlockCache } from '../cache/blockCache.js';
 import { FileHandleCache } from '../cache/fileHandleCache.js';
 import type { FileSystem } from '../env/fileSystem.js';
 import { StorageError } from '../errors.js';
-import type { InternalIterator } from '../iterator.js';
-import { LevelIterator } from '../levelIterator.js';
-import { MergeIterator } from '../mergeIterator.js';
+import { toSortKey } from '../keyOrder.js';
+import { ByteMergeIterator } from '../mergeIterator.js';
 import { type ReaderCaches, SSTableReader } from '../sstable/reader.js';
-import { writeSSTable } from '../sstable/writer.js';
+import { TableScanner } from '../sstable/tableScanner.js';
+import { writeSSTableBytes } from '../sstable/writer.js';
 import { type FileMetadata, NUM_LEVELS, totalBytes } from '../version/fileMetadata.js';
 import { sstableFileName } from '../version/fileNames.js';
 import type { Version } from '../version/version.js';
@@ -116,28 +120,30 @@ export function compactionJob(version: Version, compaction: Compaction, options:
 }
 
 /**
- * Runs `job` (invariants 1 to 3) and returns its outputs and counts. Input
- * files are read through `caches` (default: caches of its own, with a
- * one-block block cache, so a compaction does not evict the blocks reads
- * need: LevelDB's fill_cache = false). Rejects with the failure, a
+ * Runs `job` (invariants 1 to 4) and returns its outputs and counts. Input
+ * files are read through `caches`' descriptors (default: a cache of its
+ * own), in large sequential reads that bypass the block cache, so a
+ * compaction does not evict the blocks reads need (LevelDB's fill_cache =
+ * false; tableScanner.ts). Rejects with the failure, a
  * StorageError (STORAGE_IO for a file-system refusal, STORAGE_CORRUPTION
  * for a damaged input), after removing its outputs.
  */
 export async function runCompactionJob(fs: FileSystem, job: CompactionJob, caches?: ReaderCaches): Promise<CompactionJobResult> {
   assertJob(job);
-  const readerCaches = caches ?? { files: new FileHandleCache(fs, JOB_MAX_OPEN_FILES), blocks: new BlockCache(0) };
+  // The readers only read their files' index, filter and properties: data blocks go through the scanners, never the block cache.
+  const readerCaches = { files: caches?.files ?? new FileHandleCache(fs, JOB_MAX_OPEN_FILES), blocks: new BlockCache(0) };
   const readers = new Map<string, SSTableReader>();
   const created: string[] = [];
   try {
-    const open = (name: string): InternalIterator => {
+    const open = (name: string): SSTableReader => {
       const reader = SSTableReader.open(fs, join(job.dir, name), readerCaches);
       readers.set(name, reader);
-      return reader.iterator();
+      return reader;
     };
-    const levelOf = (names: string[]) => new LevelIterator(names.map(placeholderMetadata), (file) => open(file.name));
-    const children = job.sourceLevel === 0 ? job.sourceFiles.map(open) : [levelOf(job.sourceFiles)];
-    children.push(levelOf(job.targetFiles));
-    const stream = new CompactionIterator(new MergeIterator(children), new BaseLevelCheck(job.deeperRanges));
+    const runOf = (names: string[]) => new TableScanner(readerCaches.files, names, open);
+    const children = job.sourceLevel === 0 ? job.sourceFiles.map((name) => runOf([name])) : [runOf(job.sourceFiles)];
+    children.push(runOf(job.targetFiles));
+    const stream = new CompactionIterator(new ByteMergeIterator(children), new BaseLevelCheck(job.deeperRanges));
     const cutter = new OutputCutter(stream, {
       targetFileBytes: job.targetFileBytes,
       maxGrandparentOverlapBytes: job.maxGrandparentOverlapBytes,
@@ -151,9 +157,12 @@ export async function runCompactionJob(fs: FileSystem, job: CompactionJob, cache
       const name = sstableFileName(number, job.targetLevel);
       const path = join(job.dir, name);
       created.push(`${path}.tmp`, path);
-      const properties = await writeSSTable(fs, `${path}.tmp`, slice);
+      const properties = await writeSSTableBytes(fs, `${path}.tmp`, slice);
       await fs.rename(`${path}.tmp`, path);
-      outputs.push({ number, name, smallest: slice.smallest!, largest: slice.largest!, sizeBytes: properties.sizeBytes, entries: properties.entries });
+      // A slice is never empty (outputCutter invariant 2), so the file has a smallest and a largest key.
+      const smallest = toSortKey(properties.smallestKey!);
+      const largest = toSortKey(properties.largestKey!);
+      outputs.push({ number, name, smallest, largest, sizeBytes: properties.sizeBytes, entries: properties.entries });
     }
     if (outputs.length > 0) await fs.syncDir(job.dir);
 
@@ -185,14 +194,6 @@ export async function runCompactionJob(fs: FileSystem, job: CompactionJob, cache
 
 /** Descriptors a job keeps open when it has caches of its own (inputs are opened as the merge reaches them). */
 const JOB_MAX_OPEN_FILES = 64;
-
-/**
- * LevelIterator places files by their key ranges only to seek; a compaction
- * walks from the first, so the names (in key order) are all it needs.
- */
-function placeholderMetadata(name: string): FileMetadata {
-  return { number: 0, name, smallest: '', largest: '', sizeBytes: 0, entries: 0 };
-}
 
 function assertJob(job: CompactionJob): void {
   const { first, limit } = job.fileNumbers;

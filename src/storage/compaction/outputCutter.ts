@@ -6,7 +6,7 @@
  * below its own (so a later compaction of that output reads a bounded
  * amount there).
  *
- * writeSSTable writes a whole iterator; the cutter hands it one OutputSlice
+ * writeSSTableBytes writes a whole iterator; the cutter hands it one OutputSlice
  * at a time, an iterator over the shared stream that ends at the cut and
  * leaves the stream on the entry it stopped before, which starts the next
  * slice.
@@ -23,29 +23,35 @@
  *       file numbers reserved for a job always suffice.
  *
  * An output's size is estimated entry by entry as its bytes in a data block
- * (estimatedEntryBytes): a 4-byte header and a byte of filter, the key units it does not share
- * with the key before it (all of them at every RESTART_INTERVAL-th entry),
- * the value's units. LevelDB measures the builder's file size instead; an
- * estimate keeps the writer untouched. A UTF-16 unit is at most one UTF-8
- * byte, and the previous key is closer in the merged output than in an input
- * file (a <= b < c implies lcp(b, c) >= lcp(a, c)), so an entry costs about
- * its estimate or more in its input file, which also holds an index: the outputs' estimates sum to about the input bytes or less, which
- * the number of file numbers reserved relies on (job.ts
+ * (estimatedEntryBytes): a 4-byte header and a byte of filter, the key bytes
+ * it does not share with the key before it (all of them at every
+ * RESTART_INTERVAL-th entry), the value's bytes. LevelDB measures the
+ * builder's file size instead; an estimate keeps the writer a plain
+ * consumer of its iterator. The previous key is closer in the merged output
+ * than in an input file (a <= b < c implies lcp(b, c) >= lcp(a, c)), so an
+ * entry costs about its estimate or more in its input file, which also
+ * holds an index: the outputs' estimates sum to about the input bytes or
+ * less, which the number of file numbers reserved relies on (job.ts
  * maxCompactionOutputs). Files come out a few percent over the target (the
  * index, the restart array, longer varints).
  */
-import type { EntryValue, InternalIterator } from '../iterator.js';
-import { TOMBSTONE } from '../iterator.js';
+import { fromSortKey } from '../keyOrder.js';
+import type { ByteIterator } from '../iterator.js';
+import { compareBytes } from '../mergeIterator.js';
 import { RESTART_INTERVAL } from '../sstable/format.js';
 
-/** Bytes `key` (after `previousKey` in its block, null for the first) and `value` add to a data block, restarts aside. */
-export function estimatedEntryBytes(previousKey: string | null, key: string, value: EntryValue): number {
+/**
+ * Bytes an entry adds to a data block, restarts aside: its key key[0,
+ * keyLength) after previousKey[0, previousLength) in its block (null for
+ * the first), and a value of valueLength bytes (0 for a tombstone).
+ */
+export function estimatedEntryBytes(previousKey: Uint8Array | null, previousLength: number, key: Uint8Array, keyLength: number, valueLength: number): number {
   let shared = 0;
   if (previousKey !== null) {
-    const limit = Math.min(previousKey.length, key.length);
-    while (shared < limit && previousKey.charCodeAt(shared) === key.charCodeAt(shared)) shared++;
+    const limit = Math.min(previousLength, keyLength);
+    while (shared < limit && previousKey[shared] === key[shared]) shared++;
   }
-  return ENTRY_OVERHEAD_BYTES + key.length - shared + (value === TOMBSTONE ? 0 : value.length);
+  return ENTRY_OVERHEAD_BYTES + keyLength - shared + valueLength;
 }
 
 /** shared, unshared and value length (one varint byte each at least), the entry kind (sstable/format.ts), and about 10 Bloom filter bits. */
@@ -67,6 +73,8 @@ export interface CutterOptions {
 }
 
 export class OutputCutter {
+  /** The grandparents' largest keys as UTF-8 bytes, which the stream's keys are compared with. */
+  private readonly grandparentLargest: Uint8Array[];
   private grandparentIndex = 0;
   private overlappedBytes = 0;
   private seenKey = false;
@@ -75,12 +83,13 @@ export class OutputCutter {
 
   /** `stream`: the entries to write, unpositioned; the cutter positions it once, at its first entry. */
   constructor(
-    private readonly stream: InternalIterator,
+    private readonly stream: ByteIterator,
     private readonly options: CutterOptions,
   ) {
     if (!(options.maxOutputs >= 1)) throw new RangeError('OutputCutter: maxOutputs must be >= 1');
+    this.grandparentLargest = options.grandparents.map((file) => Buffer.from(fromSortKey(file.largest), 'utf8'));
     stream.seekToFirst();
-    if (stream.valid()) this.shouldStopBefore(stream.key());
+    if (stream.valid()) this.shouldStopBefore();
   }
 
   /** The next output's entries, or null when the stream is done. The previous slice must have been walked to its end. */
@@ -92,7 +101,7 @@ export class OutputCutter {
   }
 
   /** For OutputSlice. */
-  get source(): InternalIterator {
+  get source(): ByteIterator {
     return this.stream;
   }
 
@@ -100,19 +109,22 @@ export class OutputCutter {
   advance(sliceBytes: number, last: boolean): boolean {
     this.stream.next();
     if (!this.stream.valid()) return false;
-    const stopForOverlap = this.shouldStopBefore(this.stream.key());
+    const stopForOverlap = this.shouldStopBefore();
     this.cutBeforeCurrent = !last && (sliceBytes >= this.options.targetFileBytes || stopForOverlap);
     return !this.cutBeforeCurrent;
   }
 
   /**
-   * LevelDB's ShouldStopBefore: true iff the output holding the keys before
-   * `key` has, since its start, passed over more than the limit of
-   * grandparent bytes. Resets the count when it says so.
+   * LevelDB's ShouldStopBefore for the stream's current key: true iff the
+   * output holding the keys before it has, since its start, passed over
+   * more than the limit of grandparent bytes. Resets the count when it says so.
    */
-  private shouldStopBefore(key: string): boolean {
+  private shouldStopBefore(): boolean {
     const { grandparents, maxGrandparentOverlapBytes } = this.options;
-    while (this.grandparentIndex < grandparents.length && key > grandparents[this.grandparentIndex].largest) {
+    const largest = this.grandparentLargest;
+    const key = this.stream.keyBytes();
+    const keyLength = this.stream.keyLength();
+    while (this.grandparentIndex < largest.length && compareBytes(key, keyLength, largest[this.grandparentIndex], largest[this.grandparentIndex].length) > 0) {
       if (this.seenKey) this.overlappedBytes += grandparents[this.grandparentIndex].sizeBytes;
       this.grandparentIndex++;
     }
@@ -127,25 +139,22 @@ export class OutputCutter {
 
 /**
  * One output's entries: the shared stream from where it stands to the cut.
- * seekToFirst only starts the slice (writeSSTable calls it once); seekGE is
- * not supported: a slice is walked once, front to back.
+ * seekToFirst only starts the slice (the writer calls it once): a slice is
+ * walked once, front to back.
  */
-export class OutputSlice implements InternalIterator {
+export class OutputSlice implements ByteIterator {
   private open = true;
   private bytes = 0;
-  /** Entries walked, and the first and last key (sort keys), for the file's metadata. */
+  /** The last key walked, prevKey[0, prevLength), for the estimate of the next. */
+  private prevKey = new Uint8Array(64);
+  private prevLength = 0;
+  /** Entries walked. */
   entries = 0;
-  smallest: string | null = null;
-  largest: string | null = null;
 
   constructor(
     private readonly cutter: OutputCutter,
     private readonly last: boolean,
   ) {}
-
-  seekGE(): void {
-    throw new Error('OutputSlice: seekGE is not supported');
-  }
 
   seekToFirst(): void {
     if (this.entries > 0) throw new Error('OutputSlice: a slice is walked once');
@@ -155,20 +164,40 @@ export class OutputSlice implements InternalIterator {
     return this.open && this.cutter.source.valid();
   }
 
-  key(): string {
-    return this.cutter.source.key();
+  keyBytes(): Uint8Array {
+    return this.cutter.source.keyBytes();
   }
 
-  value(): EntryValue {
-    return this.cutter.source.value();
+  keyLength(): number {
+    return this.cutter.source.keyLength();
+  }
+
+  isTombstone(): boolean {
+    return this.cutter.source.isTombstone();
+  }
+
+  valueBytes(): Buffer {
+    return this.cutter.source.valueBytes();
+  }
+
+  valueStart(): number {
+    return this.cutter.source.valueStart();
+  }
+
+  valueEnd(): number {
+    return this.cutter.source.valueEnd();
   }
 
   next(): void {
-    const key = this.key();
+    const source = this.cutter.source;
+    const key = source.keyBytes();
+    const keyLength = source.keyLength();
+    const valueLength = source.isTombstone() ? 0 : source.valueEnd() - source.valueStart();
     // Every RESTART_INTERVAL-th entry of a block stores its whole key.
-    this.bytes += estimatedEntryBytes(this.entries % RESTART_INTERVAL === 0 ? null : this.largest, key, this.value());
-    if (this.smallest === null) this.smallest = key;
-    this.largest = key;
+    this.bytes += estimatedEntryBytes(this.entries % RESTART_INTERVAL === 0 ? null : this.prevKey, this.prevLength, key, keyLength, valueLength);
+    if (this.prevKey.length < keyLength) this.prevKey = new Uint8Array(2 * keyLength);
+    for (let i = 0; i < keyLength; i++) this.prevKey[i] = key[i];
+    this.prevLength = keyLength;
     this.entries++;
     this.open = this.cutter.advance(this.bytes, this.last);
   }

@@ -102,6 +102,15 @@ export class BlockIterator {
     return utf8Slice.call(this.keyBytes, 0, this.keyLength);
   }
 
+  /** The current key's UTF-8 bytes are keyBuffer[0, keyByteLength): the cursor's own buffer, overwritten as it moves. REQUIRES: valid(). */
+  get keyBuffer(): Uint8Array {
+    return this.keyBytes;
+  }
+
+  get keyByteLength(): number {
+    return this.keyLength;
+  }
+
   /** Whether every byte of the current key is ASCII, so the key is its own sort key (keyOrder.ts). REQUIRES: valid(). */
   keyIsAscii(): boolean {
     return this.firstNonAscii === this.keyLength;

@@ -9,7 +9,7 @@ import { type FaultCode, type FaultPlan, faultInjectingFileSystem } from '../../
 import { type FileSystem, nodeFileSystem } from '../../../src/storage/env/fileSystem.js';
 import { StorageError } from '../../../src/storage/errors.js';
 import { type EntryValue, TOMBSTONE } from '../../../src/storage/iterator.js';
-import { toSortKey } from '../../../src/storage/keyOrder.js';
+import { fromSortKey, toSortKey } from '../../../src/storage/keyOrder.js';
 import { MemTable } from '../../../src/storage/memtable/memTable.js';
 import { RESTART_INTERVAL } from '../../../src/storage/sstable/format.js';
 import { SSTableReader } from '../../../src/storage/sstable/reader.js';
@@ -40,8 +40,14 @@ function readTable(path: string): Array<[string, EntryValue]> {
 
 /** The cutter's estimate of an output's bytes, its last entry left out. */
 function bytesBeforeLast(entries: Array<[string, EntryValue]>): number {
+  const utf8 = (sortKey: string) => Buffer.from(fromSortKey(sortKey), 'utf8');
   let bytes = 0;
-  for (let i = 0; i + 1 < entries.length; i++) bytes += estimatedEntryBytes(i % RESTART_INTERVAL === 0 ? null : entries[i - 1][0], entries[i][0], entries[i][1]);
+  for (let i = 0; i + 1 < entries.length; i++) {
+    const previous = i % RESTART_INTERVAL === 0 ? null : utf8(entries[i - 1][0]);
+    const key = utf8(entries[i][0]);
+    const value = entries[i][1];
+    bytes += estimatedEntryBytes(previous, previous?.length ?? 0, key, key.length, value === TOMBSTONE ? 0 : Buffer.byteLength(value));
+  }
   return bytes;
 }
 
