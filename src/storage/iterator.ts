@@ -51,7 +51,7 @@ export interface ByteIterator {
   keyLength(): number;
   isTombstone(): boolean;
   /** REQUIRES (for these three): not a tombstone. */
-  valueBytes(): Buffer;
+  valueBytes(): Uint8Array;
   valueStart(): number;
   valueEnd(): number;
 }

@@ -163,7 +163,7 @@ export class ByteMergeIterator extends HeapMerge<ByteIterator> implements ByteIt
     return this.children[this.heap[0]].isTombstone();
   }
 
-  valueBytes(): Buffer {
+  valueBytes(): Uint8Array {
     return this.children[this.heap[0]].valueBytes();
   }
 

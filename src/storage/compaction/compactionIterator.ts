@@ -93,7 +93,7 @@ export class CompactionIterator implements ByteIterator {
     return this.merged.isTombstone();
   }
 
-  valueBytes(): Buffer {
+  valueBytes(): Uint8Array {
     return this.merged.valueBytes();
   }
 

@@ -176,7 +176,7 @@ export class OutputSlice implements ByteIterator {
     return this.cutter.source.isTombstone();
   }
 
-  valueBytes(): Buffer {
+  valueBytes(): Uint8Array {
     return this.cutter.source.valueBytes();
   }
 

@@ -37,18 +37,24 @@ export class TableScanner implements ByteIterator {
   private blockIndex = 0;
   private readonly entry = new BlockIterator();
   private chunk: Buffer = Buffer.alloc(0);
+  /** A plain Uint8Array over the chunk, which values are read from: its subarray() is a cheap native call, a Buffer's is not. */
+  private chunkBytes: Uint8Array = new Uint8Array(0);
   private chunkStart = 0;
   private chunkLength = 0;
+  /** Where the current block starts in the chunk. */
+  private blockAt = 0;
 
   /**
    * `names`: the run's files, in key order; `open` returns the reader of
    * one (opened when the walk reaches it; closing it is the caller's), and
-   * `files` is the descriptor cache it reads through. Unpositioned.
+   * `files` is the descriptor cache it reads through; `readaheadBytes`, how
+   * much it reads at a time (tests make it small). Unpositioned.
    */
   constructor(
     private readonly files: FileHandleCache,
     private readonly names: readonly string[],
     private readonly open: (name: string) => SSTableReader,
+    private readonly readaheadBytes = READAHEAD_BYTES,
   ) {}
 
   seekToFirst(): void {
@@ -89,16 +95,16 @@ export class TableScanner implements ByteIterator {
     return this.entry.isTombstone();
   }
 
-  valueBytes(): Buffer {
-    return this.entry.block;
+  valueBytes(): Uint8Array {
+    return this.chunkBytes;
   }
 
   valueStart(): number {
-    return this.entry.valueOffset;
+    return this.blockAt + this.entry.valueOffset;
   }
 
   valueEnd(): number {
-    return this.entry.valueLimit;
+    return this.blockAt + this.entry.valueLimit;
   }
 
   /** Positions at the first entry of file `index` or of the first non-empty one after it; invalid past the last. */
@@ -125,16 +131,20 @@ export class TableScanner implements ByteIterator {
     const name = reader.blockName(i);
     verifyBlock(block, size, BlockKind.Data, name);
     this.blockIndex = i;
+    this.blockAt = at;
     this.entry.reset(block, size, name).seekToFirst();
     if (!this.entry.valid()) throw corruption(`${name} is empty`);
   }
 
-  /** Reads the file from `offset` (a block's start) on: READAHEAD_BYTES, or to the end of the data blocks, and at least to `end`. */
+  /** Reads the file from `offset` (a block's start) on: readaheadBytes, or to the end of the data blocks, and at least to `end`. */
   private fill(reader: SSTableReader, offset: number, end: number): void {
     const last = reader.blockHandle(reader.blockCount - 1);
     const dataEnd = last.offset + last.size + BLOCK_TRAILER_SIZE;
-    const length = Math.max(end - offset, Math.min(READAHEAD_BYTES, dataEnd - offset));
-    if (this.chunk.length < length) this.chunk = Buffer.allocUnsafe(Math.max(length, READAHEAD_BYTES));
+    const length = Math.max(end - offset, Math.min(this.readaheadBytes, dataEnd - offset));
+    if (this.chunk.length < length) {
+      this.chunk = Buffer.allocUnsafe(Math.max(length, this.readaheadBytes));
+      this.chunkBytes = new Uint8Array(this.chunk.buffer, this.chunk.byteOffset, this.chunk.length);
+    }
     const n = this.files.read(reader.path, this.chunk.subarray(0, length), offset);
     if (n !== length) throw corruption(`${reader.path}: truncated (wanted ${length} bytes at ${offset}, got ${n})`);
     this.chunkStart = offset;
