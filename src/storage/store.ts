@@ -412,8 +412,8 @@ export class Store {
 
   /** REQUIRES: !writesStalled. Writes a JSON text value at `key`; durable after the next writeWal (and, with sync, syncWal). */
   put(key: string, valueJson: string): WriteResult {
-    this.activeWal?.appendPut(key, valueJson);
-    this.userBytes += Buffer.byteLength(key) + Buffer.byteLength(valueJson);
+    const wal = this.activeWal;
+    this.userBytes += wal !== undefined ? wal.appendPut(key, valueJson) : Buffer.byteLength(key) + Buffer.byteLength(valueJson);
     return this.write(toSortKey(key), valueJson);
   }
 

@@ -85,7 +85,8 @@ export class WalWriter {
     return this.buffered > 0;
   }
 
-  appendPut(key: string, valueJson: string): void {
+  /** Appends a put's record; returns the UTF-8 bytes of key and value, which it had to encode anyway. */
+  appendPut(key: string, valueJson: string): number {
     const start = this.makeRoom(4 + maxUtf8Bytes(key) + maxUtf8Bytes(valueJson));
     const buf = this.buffer;
     const payload = start + WAL_HEADER_SIZE;
@@ -93,6 +94,7 @@ export class WalWriter {
     const valueBytes = utf8Write.call(buf, valueJson, payload + 4 + keyBytes, buf.length - payload - 4 - keyBytes);
     writeU32(buf, payload, keyBytes);
     this.seal(start, 4 + keyBytes + valueBytes, WalRecordKind.Put);
+    return keyBytes + valueBytes;
   }
 
   appendDelete(key: string): void {
