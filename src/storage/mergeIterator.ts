@@ -60,13 +60,16 @@ abstract class HeapMerge<Child extends MergeChild> {
   next(): void {
     const heap = this.heap;
     const top = heap[0];
-    for (;;) {
-      if (heap.length < 2) break;
+    while (heap.length > 1) {
       const second = heap.length > 2 && this.before(heap[2], heap[1]) ? 2 : 1;
-      if (this.compareKeys(heap[second], top) !== 0) break;
-      this.advance(second);
+      if (this.compareKeys(heap[second], top) !== 0) {
+        // The top's smaller child is known: the sift need not compare the two again.
+        this.advance(0, second);
+        return;
+      }
+      this.advance(second, -1);
     }
-    this.advance(0);
+    this.advance(0, -1);
   }
 
   protected rebuildHeap(): void {
@@ -79,8 +82,12 @@ abstract class HeapMerge<Child extends MergeChild> {
     for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
-  /** Moves the child at heap position `position` (0, or a child of the top at the top's key) and restores the heap. */
-  private advance(position: number): void {
+  /**
+   * Moves the child at heap position `position` (0, or a child of the top
+   * at the top's key) and restores the heap. `smaller`: the position of the
+   * smaller of its children, if known (-1 if not).
+   */
+  private advance(position: number, smaller: number): void {
     const heap = this.heap;
     const i = heap[position];
     const child = this.children[i];
@@ -92,8 +99,9 @@ abstract class HeapMerge<Child extends MergeChild> {
       const last = heap.pop()!;
       if (position === heap.length) return;
       heap[position] = last;
+      smaller = -1; // the leaf may have been one of its children
     }
-    this.siftDown(position);
+    this.siftDown(position, smaller);
   }
 
   /** True iff child a's entry comes before child b's: smaller key, or same key and newer. */
@@ -102,13 +110,15 @@ abstract class HeapMerge<Child extends MergeChild> {
     return order < 0 || (order === 0 && a < b);
   }
 
-  private siftDown(position: number): void {
+  /** Moves the entry at `position` down to its place; `knownSmaller`, if >= 0, is the position of the smaller of its children. */
+  private siftDown(position: number, knownSmaller = -1): void {
     const heap = this.heap;
     for (;;) {
       const left = 2 * position + 1;
       if (left >= heap.length) return;
       const right = left + 1;
-      const smaller = right < heap.length && this.before(heap[right], heap[left]) ? right : left;
+      const smaller = knownSmaller >= 0 ? knownSmaller : right < heap.length && this.before(heap[right], heap[left]) ? right : left;
+      knownSmaller = -1;
       if (!this.before(heap[smaller], heap[position])) return;
       [heap[smaller], heap[position]] = [heap[position], heap[smaller]];
       position = smaller;
