@@ -6,7 +6,7 @@
  * flushes, and ByteMergeIterator over ByteIterators (UTF-8 bytes, compared
  * bytewise: the same order, keyOrder.ts), for compaction, which moves
  * entries from input to output without decoding them (decoding and
- * re-encoding every key and value was ~40% of a compaction, measured).
+ * re-encoding every key and value was a third of a compaction, measured).
  *
  * Invariants:
  *   (1) It yields each key once, in ascending key order, with the value of

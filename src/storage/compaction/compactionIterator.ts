@@ -1,7 +1,7 @@
 /**
  * The entries a compaction keeps, after LevelDB's DoCompactionWork drop
  * rules and Pebble's compaction_iter.go: the merge of its inputs (newest
- * first, so the newest version of each key wins and MergeIterator already
+ * first, so the newest version of each key wins and ByteMergeIterator already
  * skips the versions it shadows), minus the tombstones nobody needs.
  *
  * A tombstone is dropped iff no level below the compaction's target can hold

@@ -1,6 +1,8 @@
 /**
- * Streams a sorted InternalIterator into an SSTable file (format:
+ * Streams a sorted InternalIterator (a flush: strings), or a ByteIterator (a
+ * compaction: UTF-8 bytes, never decoded), into an SSTable file (format:
  * sstable/format.ts, docs/SSTABLE.md), after LevelDB's table/table_builder.cc.
+ * Both write the same bytes for the same entries.
  *
  * Invariants:
  *   (1) Entries arrive in strictly ascending sort-key order, so their UTF-8
@@ -13,8 +15,9 @@
  *       buffer, and an all-ASCII batch (the common case) is then encoded
  *       from those bytes (see addBatch); others go entry by entry, encoding
  *       each key straight from its sort key. The hot loop allocates
- *       nothing per entry, only the batch's joined string. Blocks are
- *       copied into reused 256 KiB output chunks.
+ *       nothing per entry, only the batch's joined string. Entries given
+ *       as bytes go one by one (addBytes), copied from the caller's
+ *       buffers. Blocks are copied into reused 256 KiB output chunks.
  *   (4) At most one chunk write is in flight, so encoding overlaps I/O; a
  *       chunk is reused only after its write resolved. REQUIRES of the
  *       WritableFile: write(data) does not keep `data` after it resolves
