@@ -40,7 +40,9 @@ abstract class HeapMerge<Child extends MergeChild> {
 
   /** Sign of (child a's key - child b's key). REQUIRES: both valid. */
   protected abstract compareKeys(a: number, b: number): number;
-  /** Child i has moved and is valid: the form reads what compareKeys needs. */
+  /** True iff children a and b are at the same key (one string comparison where compareKeys may take two). REQUIRES: both valid. */
+  protected abstract sameKey(a: number, b: number): boolean;
+  /** Child i has moved and is valid: the form reads what compareKeys and sameKey need. */
   protected abstract moved(i: number): void;
 
   seekToFirst(): void {
@@ -63,7 +65,7 @@ abstract class HeapMerge<Child extends MergeChild> {
     const top = heap[0];
     while (heap.length > 1) {
       const second = heap.length > 2 && this.before(heap[2], heap[1]) ? 2 : 1;
-      if (this.compareKeys(heap[second], top) !== 0) {
+      if (!this.sameKey(heap[second], top)) {
         // The top's smaller child is known: the sift need not compare the two again.
         this.advance(0, second);
         return;
@@ -155,6 +157,10 @@ export class MergeIterator extends HeapMerge<InternalIterator> implements Intern
     return keyA < keyB ? -1 : keyA === keyB ? 0 : 1;
   }
 
+  protected sameKey(a: number, b: number): boolean {
+    return this.keys[a] === this.keys[b];
+  }
+
   protected moved(i: number): void {
     this.keys[i] = this.children[i].key();
   }
@@ -204,6 +210,10 @@ export class ByteMergeIterator extends HeapMerge<ByteIterator> implements ByteIt
 
   protected compareKeys(a: number, b: number): number {
     return compareBytes(this.keys[a], this.keyLengths[a], this.keys[b], this.keyLengths[b]);
+  }
+
+  protected sameKey(a: number, b: number): boolean {
+    return this.compareKeys(a, b) === 0;
   }
 }
 
