@@ -32,7 +32,7 @@
  *       land after what it covers). close() during a sync waits for it.
  *   (3) Kind 0 is never written, so a zero-filled tail reads as damage.
  */
-import { utf8Write } from '../encoding/bufferStrings.js';
+import { utf8Write, writeShortUtf8 } from '../encoding/bufferStrings.js';
 import { crc32cRange, maskCrc } from '../encoding/crc32c.js';
 import { type FrameRead, RECORD_HEADER_SIZE, readFrameAt } from '../encoding/recordFrame.js';
 import { corruption } from '../errors.js';
@@ -90,7 +90,7 @@ export class WalWriter {
     const start = this.makeRoom(4 + maxUtf8Bytes(key) + maxUtf8Bytes(valueJson));
     const buf = this.buffer;
     const payload = start + WAL_HEADER_SIZE;
-    const keyBytes = utf8Write.call(buf, key, payload + 4, buf.length - payload - 4);
+    const keyBytes = writeShortUtf8(buf, key, payload + 4, buf.length - payload - 4);
     const valueBytes = utf8Write.call(buf, valueJson, payload + 4 + keyBytes, buf.length - payload - 4 - keyBytes);
     writeU32(buf, payload, keyBytes);
     this.seal(start, 4 + keyBytes + valueBytes, WalRecordKind.Put);
@@ -100,7 +100,7 @@ export class WalWriter {
   appendDelete(key: string): void {
     const start = this.makeRoom(maxUtf8Bytes(key));
     const buf = this.buffer;
-    this.seal(start, utf8Write.call(buf, key, start + WAL_HEADER_SIZE, buf.length - start - WAL_HEADER_SIZE), WalRecordKind.Delete);
+    this.seal(start, writeShortUtf8(buf, key, start + WAL_HEADER_SIZE, buf.length - start - WAL_HEADER_SIZE), WalRecordKind.Delete);
   }
 
   /** Writes the records not written yet, after those that are. Throws the file system's error; they stay unwritten. */
