@@ -229,6 +229,11 @@ export class Store {
   /** A flush or compaction failed since the last sweep: files no Version names may be left (removeObsoleteFiles). */
   private debrisPossible = false;
 
+  private pickerOptionsMemo: PickerOptions | undefined;
+  /** compactionDue's answer for the Version it was computed for. */
+  private compactionDueFor: Version | undefined;
+  private compactionDueMemo = false;
+
   /** Open readers by file number: see invariant (5). */
   private readonly readers = new Map<number, SSTableReader>();
   /** Numbers handed out by newFileNumber for files not yet installed: see invariant (5). */
@@ -338,12 +343,18 @@ export class Store {
   }
 
   private get pickerOptions(): PickerOptions {
-    return { ...this.options.compaction, memtableMaxBytes: this.options.memtableMaxBytes };
+    return (this.pickerOptionsMemo ??= { ...this.options.compaction, memtableMaxBytes: this.options.memtableMaxBytes });
   }
 
   /** True iff some level's score is at or above 1 (LevelDB's score: a compaction is due). */
   compactionDue(): boolean {
-    return levelScores(this.versions.current, this.pickerOptions).some((score) => score >= 1);
+    // Asked after every event the node handles; the answer changes only with the Version.
+    const version = this.versions.current;
+    if (this.compactionDueFor !== version) {
+      this.compactionDueFor = version;
+      this.compactionDueMemo = levelScores(version, this.pickerOptions).some((score) => score >= 1);
+    }
+    return this.compactionDueMemo;
   }
 
   /** The compaction LevelDB's score asks for now, or null when none is due. */
