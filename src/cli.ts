@@ -18,6 +18,7 @@ import { type FileSystem, nodeFileSystem } from './storage/env/fileSystem.js';
 import { workerRunner } from './storage/compaction/runner.js';
 import { newReaderCaches } from './storage/sstable/reader.js';
 import { isTool, runTool } from './tools/commands.js';
+import { capYoungGeneration } from './youngGeneration.js';
 
 async function main(): Promise<number> {
   // The offline tools take their own arguments (src/tools/commands.ts) and start no node.
@@ -95,6 +96,8 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
     process.stderr.write('memtable-node: reading Maelstrom JSON messages from stdin, one per line; start with {"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}} (Ctrl-D ends)\n');
   }
   const inspection = await startInspection(config, log);
+  // Short scavenges: the reply latency's tail (src/youngGeneration.ts).
+  capYoungGeneration();
   log.info(
     { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles, block_cache_bytes: config.blockCacheBytes, compaction: config.compaction },
     'starting',

@@ -102,6 +102,12 @@ export const nodeMachine = setup({
     }),
     serveUninitialized: assign(({ context, event }) => withOutput(context, event, serveUninitialized(context))),
     serveReady: assign(({ context, event }) => withOutput(context, event, serveReady(context))),
+    // enqueueRequests then serveReady in one assign: the hot path (one event per stdin chunk), and each
+    // assign costs xstate a snapshot clone.
+    serveArrivals: assign(({ context, event }) => {
+      const { envelopes } = event as Extract<NodeEvent, { type: 'requests' }>;
+      return withOutput(context, event, serveReady({ ...context, pending: context.pending.concat(envelopes) }));
+    }),
     // Group commit's second half (outbox.ts): one fdatasync in the thread pool for every batch waiting,
     // while the node serves the next chunk; one sync at a time, so the batches served meanwhile share the next.
     startWalSync: assign(({ context, spawn }) => {
@@ -215,6 +221,7 @@ export const nodeMachine = setup({
   },
   guards: {
     initRequested: ({ context }) => context.initRequest !== null,
+    walSyncs: ({ context }) => context.options.wal?.sync === true,
     hasFrozen: ({ context }) => context.store!.frozenCount > 0,
     compactWaiterDone: ({ context }) => context.compactWaiter !== null && context.compactWaiter.levels.length === 0,
     compactStepWaiting: ({ context }) => context.compactWaiter !== null,
@@ -292,7 +299,10 @@ export const nodeMachine = setup({
     open: {
       type: 'parallel',
       entry: ['serveReady', 'startWalSync'],
-      on: { requests: { actions: ['enqueueRequests', 'serveReady', 'startWalSync'] } },
+      on: {
+        // Only --sync always holds replies for a sync, so only it needs startWalSync after serving.
+        requests: [{ guard: 'walSyncs', actions: ['serveArrivals', 'startWalSync'] }, { actions: 'serveArrivals' }],
+      },
       states: {
         flush: {
           initial: 'idle',

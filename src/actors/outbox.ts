@@ -21,7 +21,7 @@
  *       die young (held across a sync, they were promoted, which cost ~0.15 s
  *       of CPU on a 200k-message run).
  */
-import { encodeReply, errorBody } from '../protocol/encode.js';
+import { type EncodedBody, encodeReply, errorBody } from '../protocol/encode.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ErrorCode, toMaelstromError } from '../protocol/errors.js';
 import { type NodeContext, servingState } from './nodeContext.js';
@@ -32,7 +32,8 @@ export interface Served {
   text: string;
 }
 
-export type ReplyBody = { type: string } & Record<string, unknown>;
+/** A reply's body: an object, or for the hot replies already encoded (EncodedBody). */
+export type ReplyBody = ({ type: string } & Record<string, unknown>) | EncodedBody;
 
 interface Reply {
   request: Envelope;

@@ -9,7 +9,7 @@
  * an sstable_flush waits for its file) stops serving; it and everything after
  * it stay pending until the machine serves again.
  */
-import { encodeEntries } from '../protocol/encode.js';
+import { encodeEntries, getReplyBody, writeReplyBody } from '../protocol/encode.js';
 import type { Envelope } from '../protocol/envelope.js';
 import { ErrorCode, MaelstromError } from '../protocol/errors.js';
 import { sameJsonValue } from '../protocol/jsonEquality.js';
@@ -219,20 +219,15 @@ function answer(context: NodeContext, store: Store, request: Request): ReplyBody
     case 'init':
       assertOwnNodeId(context, request.nodeId);
       return { type: 'init_ok' };
-    // Optional members are added when present, not spread in: these are the hot replies.
+    // The hot replies, encoded as they are built (protocol/encode.ts).
     case 'memtable_put':
     case 'memtable_delete': {
       const { sizeBytes, frozen } = request.type === 'memtable_put' ? store.put(request.key, request.value.text) : store.delete(request.key);
-      const body: ReplyBody = { type: request.type === 'memtable_put' ? 'memtable_put_ok' : 'memtable_delete_ok', size_bytes: sizeBytes };
-      if (frozen) body.frozen = true;
-      return body;
+      return writeReplyBody(request.type === 'memtable_put' ? 'memtable_put_ok' : 'memtable_delete_ok', sizeBytes, frozen);
     }
     case 'memtable_get': {
       const result = store.get(request.key);
-      const body: ReplyBody = { type: 'memtable_get_ok', value: new RawJson(result.value ?? 'null'), found: result.found, source: result.source };
-      if (result.sstableFile !== undefined) body.sstable_file = result.sstableFile;
-      if (result.deletedIn !== undefined) body.deleted_in = result.deletedIn;
-      return body;
+      return getReplyBody(result.value ?? 'null', result.found, result.source, result.sstableFile, result.deletedIn);
     }
     case 'memtable_scan': {
       const { entries, nextStart } = store.scan(request);

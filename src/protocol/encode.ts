@@ -22,14 +22,59 @@ export function encodeMessage(src: string, dest: string, body: Record<string, un
 }
 
 /**
+ * A reply body already encoded: its members' JSON text, type first, without
+ * braces. The hot replies (writes' and gets') are built this way by
+ * writeReplyBody and getReplyBody, so encodeReply splices one string
+ * instead of walking an object: ~0.5 µs and ~500 bytes of garbage less a
+ * reply.
+ */
+export class EncodedBody {
+  constructor(
+    /** The body's `type`, for logs. */
+    readonly type: string,
+    /** `"type":…,…`: JSON members, no braces, no trailing comma. */
+    readonly members: string,
+  ) {}
+}
+
+/** The body `{type, size_bytes, frozen?}` of a memtable_put_ok or memtable_delete_ok, encoded: frozen appears only when true. */
+export function writeReplyBody(type: 'memtable_put_ok' | 'memtable_delete_ok', sizeBytes: number, frozen: boolean): EncodedBody {
+  const members = `"type":"${type}","size_bytes":${encodeNumber(sizeBytes)}`;
+  return new EncodedBody(type, frozen ? `${members},"frozen":true` : members);
+}
+
+/**
+ * The body `{type: 'memtable_get_ok', value, found, source, sstable_file?, deleted_in?}`, encoded:
+ * `value` is JSON text spliced as written; the optional members appear only when given.
+ */
+export function getReplyBody(value: string, found: boolean, source: string, sstableFile?: string, deletedIn?: string): EncodedBody {
+  let members = `"type":"memtable_get_ok","value":${value},"found":${found ? 'true' : 'false'},"source":${quoted(source)}`;
+  if (sstableFile !== undefined) members += `,"sstable_file":${quoted(sstableFile)}`;
+  if (deletedIn !== undefined) members += `,"deleted_in":${quoted(deletedIn)}`;
+  return new EncodedBody('memtable_get_ok', members);
+}
+
+/** A number's JSON text, as JSON.stringify writes it. */
+function encodeNumber(n: number): string {
+  return Number.isFinite(n) ? `${n}` : 'null';
+}
+
+/**
  * A reply line: the same text as encodeMessage(src, dest, {...body, msg_id,
  * in_reply_to}) (in_reply_to left out when undefined), built without copying
  * the body. The hot path: one call per reply.
  * REQUIRES: body's member names need no JSON escaping (our replies' fixed,
  * ASCII names) and none is msg_id or in_reply_to.
  */
-export function encodeReply(src: string, dest: string, body: Record<string, unknown>, msgId: number, inReplyTo: number | undefined): string {
-  let text = replyHead(src, dest);
+export function encodeReply(src: string, dest: string, body: Record<string, unknown> | EncodedBody, msgId: number, inReplyTo: number | undefined): string {
+  const head = replyHead(src, dest);
+  const members = body instanceof EncodedBody ? body.members + ',' : encodeMembers(body);
+  return inReplyTo === undefined ? `${head}${members}"msg_id":${msgId}}}` : `${head}${members}"msg_id":${msgId},"in_reply_to":${inReplyTo}}}`;
+}
+
+/** An object body's members, each followed by a comma (see encodeReply's REQUIRES). */
+function encodeMembers(body: Record<string, unknown>): string {
+  let text = '';
   for (const key in body) {
     const value = body[key];
     // The common leaves directly: reply types and sources are a few constant strings, quoted once.
@@ -40,9 +85,7 @@ export function encodeReply(src: string, dest: string, body: Record<string, unkn
       : encodeValue(value, key, []);
     if (member !== undefined) text += '"' + key + '":' + member + ',';
   }
-  text += '"msg_id":' + msgId;
-  if (inReplyTo !== undefined) text += ',"in_reply_to":' + inReplyTo;
-  return text + '}}';
+  return text;
 }
 
 /** JSON text of ids and reply constants: a few distinct strings, quoted millions of times. */

@@ -67,6 +67,13 @@ function walCommitFailed(cause: unknown): StorageError {
   return new StorageError('STORAGE_IO', `write-ahead log commit failed: ${(cause as Error).message}`, { cause });
 }
 
+/**
+ * A flush runs on the thread that answers requests: it hands the event loop
+ * back after this much encoding, so no reply waits behind it for longer
+ * (a 1 MiB MemTable takes ~5-10 ms to encode).
+ */
+export const FLUSH_SLICE_MS = 0.5;
+
 /** A MemTable is also frozen when its WAL segment reaches this many times --memtable-max-bytes. */
 export const WAL_FREEZE_FACTOR = 4;
 
@@ -222,6 +229,11 @@ export class Store {
   /** A flush or compaction failed since the last sweep: files no Version names may be left (removeObsoleteFiles). */
   private debrisPossible = false;
 
+  private pickerOptionsMemo: PickerOptions | undefined;
+  /** compactionDue's answer for the Version it was computed for. */
+  private compactionDueFor: Version | undefined;
+  private compactionDueMemo = false;
+
   /** Open readers by file number: see invariant (5). */
   private readonly readers = new Map<number, SSTableReader>();
   /** Numbers handed out by newFileNumber for files not yet installed: see invariant (5). */
@@ -331,12 +343,18 @@ export class Store {
   }
 
   private get pickerOptions(): PickerOptions {
-    return { ...this.options.compaction, memtableMaxBytes: this.options.memtableMaxBytes };
+    return (this.pickerOptionsMemo ??= { ...this.options.compaction, memtableMaxBytes: this.options.memtableMaxBytes });
   }
 
   /** True iff some level's score is at or above 1 (LevelDB's score: a compaction is due). */
   compactionDue(): boolean {
-    return levelScores(this.versions.current, this.pickerOptions).some((score) => score >= 1);
+    // Asked after every event the node handles; the answer changes only with the Version.
+    const version = this.versions.current;
+    if (this.compactionDueFor !== version) {
+      this.compactionDueFor = version;
+      this.compactionDueMemo = levelScores(version, this.pickerOptions).some((score) => score >= 1);
+    }
+    return this.compactionDueMemo;
   }
 
   /** The compaction LevelDB's score asks for now, or null when none is due. */
@@ -617,7 +635,7 @@ export class Store {
     const tmpPath = join(dir, `${file}.tmp`);
     let reader: SSTableReader | undefined;
     try {
-      const properties = await writeSSTable(fs, tmpPath, memtable.iterator());
+      const properties = await writeSSTable(fs, tmpPath, memtable.iterator(), { sliceMs: FLUSH_SLICE_MS });
       await fs.rename(tmpPath, join(dir, file));
       await fs.syncDir(dir);
       reader = SSTableReader.open(fs, join(dir, file), caches);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeEntries, encodeMessage, encodeReply, errorBody } from '../../src/protocol/encode.js';
+import { encodeEntries, encodeMessage, encodeReply, errorBody, getReplyBody, writeReplyBody } from '../../src/protocol/encode.js';
 import { ErrorCode, MaelstromError } from '../../src/protocol/errors.js';
 import { RawJson } from '../../src/protocol/rawJson.js';
 
@@ -117,6 +117,25 @@ describe('encodeReply', () => {
       fc.property(fc.string(), fc.string(), fc.dictionary(name, member), fc.nat(), fc.option(fc.nat(), { nil: undefined }), (src, dest, body, msgId, inReplyTo) => {
         const expected = encodeMessage(src, dest, inReplyTo === undefined ? { ...body, msg_id: msgId } : { ...body, msg_id: msgId, in_reply_to: inReplyTo });
         expect(encodeReply(src, dest, body, msgId, inReplyTo)).toBe(expected);
+      }),
+    );
+  });
+
+  it('gives the same line for an encoded write or get body as for the object it stands for (property)', () => {
+    const ids = fc.tuple(fc.string(), fc.string(), fc.nat(), fc.option(fc.nat(), { nil: undefined }));
+    const optional = (value: string | undefined, name: string): Record<string, string> => (value === undefined ? {} : { [name]: value });
+    fc.assert(
+      fc.property(ids, fc.constantFrom('memtable_put_ok', 'memtable_delete_ok' as const), fc.nat(), fc.boolean(), ([src, dest, msgId, inReplyTo], type, sizeBytes, frozen) => {
+        const object = { type, size_bytes: sizeBytes, ...(frozen ? { frozen: true } : {}) };
+        expect(encodeReply(src, dest, writeReplyBody(type, sizeBytes, frozen), msgId, inReplyTo)).toBe(encodeReply(src, dest, object, msgId, inReplyTo));
+      }),
+    );
+    const source = fc.constantFrom('memtable', 'immutable', 'sstable');
+    fc.assert(
+      fc.property(ids, fc.jsonValue(), fc.boolean(), source, fc.option(fc.string(), { nil: undefined }), fc.option(source, { nil: undefined }), ([src, dest, msgId, inReplyTo], value, found, from, sstableFile, deletedIn) => {
+        const text = JSON.stringify(value);
+        const object = { type: 'memtable_get_ok', value: new RawJson(text), found, source: from, ...optional(sstableFile, 'sstable_file'), ...optional(deletedIn, 'deleted_in') };
+        expect(encodeReply(src, dest, getReplyBody(text, found, from, sstableFile, deletedIn), msgId, inReplyTo)).toBe(encodeReply(src, dest, object, msgId, inReplyTo));
       }),
     );
   });

@@ -623,6 +623,29 @@ describe('writeSSTable contract', () => {
     await expect(writeSSTable(m.fs, 't', new ArrayIterator([[toSortKey('a\ud800'), '1']]))).rejects.toThrow(/well-formed/);
   });
 
+  it('with sliceMs, hands the event loop back between batches and writes the same file', async () => {
+    const entries: Entry[] = Array.from({ length: 2_000 }, (_, i) => [`key${i}`, json(i)]);
+    /** Writes the table, counting the event-loop turns (a setImmediate chain) it let through. */
+    const write = async (options: { sliceMs?: number }): Promise<{ file: Buffer; turns: number }> => {
+      const m = memoryFileSystem();
+      let turns = 0;
+      let writing = true;
+      const turn = (): void => {
+        turns++;
+        if (writing) setImmediate(turn);
+      };
+      setImmediate(turn);
+      await writeSSTable(m.fs, 't', source(entries), options);
+      writing = false;
+      return { file: m.files.get('t')!, turns };
+    };
+    const plain = await write({});
+    // sliceMs 0: every batch (256 entries) is a slice, so 2,000 entries give at least 7 more turns.
+    const sliced = await write({ sliceMs: 0 });
+    expect(sliced.file.equals(plain.file)).toBe(true);
+    expect(sliced.turns).toBeGreaterThanOrEqual(plain.turns + 7);
+  });
+
   it('passes on a write failure after closing the file', async () => {
     const m = memoryFileSystem();
     m.failWritesAfter(1);
