@@ -25,6 +25,7 @@ import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from '../cache/fileHandleCach
 import type { FileSystem } from '../env/fileSystem.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from '../iterator.js';
 import { fromSortKey, toSortKey } from '../keyOrder.js';
+import { LastKeyIndex } from './lastKeyIndex.js';
 import { LookupKey } from './lookupKey.js';
 import {
   BLOCK_TRAILER_SIZE,
@@ -78,6 +79,8 @@ export class SSTableReader {
   private readonly filter: BloomFilter;
   /** Data block i holds keys <= lastKeys[i] (sort keys) and sits at handles[i]. */
   private readonly lastKeys: string[];
+  /** Searches lastKeys. */
+  private readonly lastKeyIndex: LastKeyIndex;
   private readonly handles: BlockHandle[];
   private reads = 0;
   /** The cursor point lookups search blocks with (reads are synchronous, so one serves them all). */
@@ -131,6 +134,7 @@ export class SSTableReader {
       throw corruption(`${path}: index does not match the data blocks`);
     }
     this.owner = blocks.newOwner(this.handles.length);
+    this.lastKeyIndex = new LastKeyIndex(this.lastKeys);
     this.properties = { ...props, sizeBytes: fileSize, bloomFilterBits: this.filter.bits };
   }
 
@@ -165,7 +169,7 @@ export class SSTableReader {
    */
   find(key: LookupKey): EntryValue | undefined {
     if (!this.filter.mayContainHash(key.hash)) return undefined;
-    const blockIndex = lowerBound(this.lastKeys, key.sortKey);
+    const blockIndex = this.lastKeyIndex.lowerBound(key.sortKey);
     if (blockIndex === this.lastKeys.length) return undefined;
     // Not lent: the block is dropped before this returns (BlockCache invariant 3).
     const entry = this.bindBlock(blockIndex, this.lookup, false);
@@ -198,6 +202,11 @@ export class SSTableReader {
   /** The number of data blocks. For SSTableIterator. */
   get blockCount(): number {
     return this.handles.length;
+  }
+
+  /** The first data block whose last key is >= sortKey (the only one that may hold it), or blockCount. */
+  blockFor(sortKey: string): number {
+    return this.lastKeyIndex.lowerBound(sortKey);
   }
 
   /** The last key of each data block, ascending. For SSTableIterator. */
@@ -310,18 +319,6 @@ function utf8KeyOf(sortKey: string): Buffer {
 let lastSortKey = '';
 let lastKeyBytes = Buffer.alloc(0);
 
-/** The first index i with keys[i] >= target, or keys.length. */
-function lowerBound(keys: readonly string[], target: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid] < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * Walks the data blocks in order, one block cursor over the current block's
  * bytes; unpositioned until seekGE or seekToFirst. key() decodes the current
@@ -340,9 +337,8 @@ class SSTableIterator implements InternalIterator {
   }
 
   seekGE(target: string): void {
-    const lastKeys = this.reader.blockLastKeys;
-    const blockIndex = lowerBound(lastKeys, target);
-    if (blockIndex >= lastKeys.length) {
+    const blockIndex = this.reader.blockFor(target);
+    if (blockIndex >= this.reader.blockCount) {
       this.positioned = false;
       return;
     }
