@@ -69,15 +69,19 @@ export class BlockIterator {
     // The last restart point whose key is <= target (or the first), then a walk to the first key >= target.
     let lo = 0;
     let hi = this.numRestarts - 1;
+    let atLo = false; // whether the cursor is decoded at restart lo already
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
       this.keyLength = 0;
       this.readEntryAt(this.restart(mid), false);
-      if (this.compareKey(target, targetLength) <= 0) lo = mid;
+      atLo = this.compareKey(target, targetLength) <= 0;
+      if (atLo) lo = mid;
       else hi = mid - 1;
     }
-    this.keyLength = 0;
-    this.readEntryAt(this.numRestarts === 0 ? 0 : this.restart(lo), false);
+    if (!atLo) {
+      this.keyLength = 0;
+      this.readEntryAt(this.numRestarts === 0 ? 0 : this.restart(lo), false);
+    }
     while (this.atEntry && this.compareKey(target, targetLength) < 0) this.next();
   }
 
