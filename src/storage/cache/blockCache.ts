@@ -5,7 +5,7 @@
  * blocks of its own, so memory grew with the number of SSTables.
  *
  * Blocks are Buffers. An evicted block's memory is handed to the next read
- * (takeBuffer) unless the block was ever lent to a holder that outlives the
+ * (takeSlot) unless the block was ever lent to a holder that outlives the
  * call (a scan's cursor): LevelDB pins a cache handle while a cursor holds a
  * block; a JavaScript cursor cannot say when it lets go, so a lent block is
  * never recycled and the garbage collector frees it once nobody holds it.
@@ -21,10 +21,10 @@
  *   (2) A block is named by (owner, index): a reader takes a fresh owner from
  *       newOwner(), never reused, so a closed reader's blocks are never read
  *       again and simply age out.
- *   (3) Cached blocks are verified and never mutated by anyone. A buffer in
- *       `spare` is in no slot and was never lent: the only code that read it
- *       did so within one synchronous call that has returned (a point
- *       lookup), so writing it over changes nothing anyone can see.
+ *   (3) Cached blocks are verified and never mutated by anyone. A slot in
+ *       `spare` is in no owner's part and was never lent: the only code that
+ *       read its buffer did so within one synchronous call that has returned
+ *       (a point lookup), so writing it over changes nothing anyone can see.
  *   (4) The recency list (oldest … newest, linked through the slots) holds
  *       exactly the cached slots, least recently used first, and
  *       owner.slots[i] is the slot of block i exactly while it is cached.
@@ -35,34 +35,37 @@ export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** Buffers are allocated in multiples of this: blocks cut at 4 KiB vary by an entry, so one recycled buffer fits the next. */
 const BUFFER_GRANULE = 128;
-/** Spare buffers kept: a miss evicts about one block and takes one, so a few cover any burst. */
+/** Spare slots kept: a miss evicts about one block and takes one, so a few cover any burst. */
 const MAX_SPARE = 16;
 
 /** One reader's part of the cache: its cached blocks by index. */
 export interface CacheOwner {
-  readonly slots: Array<Slot | undefined>;
+  readonly slots: Array<BlockSlot | undefined>;
 }
 
-/** A cached block, linked into the recency list (least recently used first). */
-interface Slot {
-  readonly owner: CacheOwner;
-  readonly index: number;
-  /** The block: buffer[0, length), a view of `buffer`. */
-  readonly block: Buffer;
-  /** The whole allocation, what the slot is charged and what is recycled. */
-  readonly buffer: Buffer;
+/**
+ * A block's place in the cache: its buffer (the block, then garbage up to
+ * the buffer's end) and its link in the recency list. Slots are recycled
+ * whole with their buffers, so a miss that recycles allocates nothing.
+ */
+export class BlockSlot {
+  owner: CacheOwner | null = null;
+  index = 0;
   /** Handed to a holder that may outlive the call (invariant 3): never recycled. */
-  lent: boolean;
-  older: Slot | null;
-  newer: Slot | null;
+  lent = false;
+  older: BlockSlot | null = null;
+  newer: BlockSlot | null = null;
+
+  /** Charged its whole length. */
+  constructor(readonly buffer: Buffer) {}
 }
 
 export class BlockCache {
-  private oldest: Slot | null = null;
-  private newest: Slot | null = null;
+  private oldest: BlockSlot | null = null;
+  private newest: BlockSlot | null = null;
   private charged = 0;
   private count = 0;
-  private readonly spare: Buffer[] = [];
+  private readonly spare: BlockSlot[] = [];
   private recycledCount = 0;
 
   constructor(readonly capacityBytes: number) {
@@ -78,7 +81,7 @@ export class BlockCache {
     return this.count;
   }
 
-  /** How many takeBuffer calls were served with an evicted block's buffer. */
+  /** How many takeSlot calls were served with an evicted block's slot. */
   get recycled(): number {
     return this.recycledCount;
   }
@@ -86,14 +89,14 @@ export class BlockCache {
   /** A part of the cache no other reader has or will have, for blocks 0 .. blocks - 1. */
   newOwner(blocks: number): CacheOwner {
     // Filled, so the array stays packed: slots assigned out of order would otherwise make it a dictionary.
-    return { slots: new Array<Slot | undefined>(blocks).fill(undefined) };
+    return { slots: new Array<BlockSlot | undefined>(blocks).fill(undefined) };
   }
 
   /**
    * Block `index` of `owner`, made the most recently used; undefined if
    * absent. `lend` says the caller may hold it past this call (so it is
    * never recycled); a caller that passes false must drop it before
-   * returning to the event loop and before its next takeBuffer.
+   * returning to the event loop and before its next takeSlot.
    */
   get(owner: CacheOwner, index: number, lend: boolean): Buffer | undefined {
     if (!(index >= 0 && index < owner.slots.length)) throw new RangeError(`block ${index} out of range`);
@@ -104,48 +107,53 @@ export class BlockCache {
       this.unlink(slot);
       this.append(slot);
     }
-    return slot.block;
+    return slot.buffer;
   }
 
   /**
-   * A buffer of at least `length` bytes to read a block into: an evicted
-   * block's when one fits, or a new one. Its contents are garbage.
+   * A slot, in no owner's part, whose buffer has at least `length` bytes to
+   * read a block into: an evicted block's when one fits, or a new one. Its
+   * buffer's contents are garbage.
    */
-  takeBuffer(length: number): Buffer {
+  takeSlot(length: number): BlockSlot {
     const spare = this.spare.pop();
-    if (spare !== undefined && spare.length >= length) {
+    if (spare !== undefined && spare.buffer.length >= length) {
       this.recycledCount++;
       return spare;
     }
-    return Buffer.allocUnsafeSlow(Math.ceil(length / BUFFER_GRANULE) * BUFFER_GRANULE);
+    return new BlockSlot(Buffer.allocUnsafeSlow(Math.ceil(length / BUFFER_GRANULE) * BUFFER_GRANULE));
   }
 
   /**
-   * Holds `block`, a view of `buffer` (from takeBuffer, or any Buffer of its
-   * own), as block `index` of `owner`, charged buffer.length bytes; evicts
-   * the least recently used past the budget. `lend` as for get.
+   * REQUIRES: `slot` came from takeSlot and was not inserted since.
+   * Holds its buffer as block `index` of `owner`, charged buffer.length
+   * bytes; evicts the least recently used past the budget. `lend` as for get.
    */
-  insert(owner: CacheOwner, index: number, buffer: Buffer, block: Buffer, lend: boolean): void {
+  insert(owner: CacheOwner, index: number, slot: BlockSlot, lend: boolean): void {
     if (!(index >= 0 && index < owner.slots.length)) throw new RangeError(`block ${index} out of range`);
+    if (slot.owner !== null) throw new Error('BlockCache.insert: slot is cached already');
     const old = owner.slots[index];
     if (old !== undefined) this.evict(old);
-    const slot: Slot = { owner, index, block, buffer, lent: lend, older: null, newer: null };
+    slot.owner = owner;
+    slot.index = index;
+    slot.lent = lend;
     owner.slots[index] = slot;
     this.append(slot);
-    this.charged += buffer.length;
+    this.charged += slot.buffer.length;
     this.count++;
     while (this.charged > this.capacityBytes && this.oldest !== slot) this.evict(this.oldest!);
   }
 
-  private evict(slot: Slot): void {
-    slot.owner.slots[slot.index] = undefined;
+  private evict(slot: BlockSlot): void {
+    slot.owner!.slots[slot.index] = undefined;
+    slot.owner = null;
     this.unlink(slot);
     this.charged -= slot.buffer.length;
     this.count--;
-    if (!slot.lent && this.spare.length < MAX_SPARE) this.spare.push(slot.buffer);
+    if (!slot.lent && this.spare.length < MAX_SPARE) this.spare.push(slot);
   }
 
-  private unlink(slot: Slot): void {
+  private unlink(slot: BlockSlot): void {
     if (slot.older === null) this.oldest = slot.newer;
     else slot.older.newer = slot.newer;
     if (slot.newer === null) this.newest = slot.older;
@@ -153,7 +161,7 @@ export class BlockCache {
     slot.older = slot.newer = null;
   }
 
-  private append(slot: Slot): void {
+  private append(slot: BlockSlot): void {
     slot.older = this.newest;
     if (this.newest === null) this.oldest = slot;
     else this.newest.newer = slot;

@@ -235,12 +235,13 @@ export class SSTableReader {
     let block = this.blocks.get(this.owner, i, lend);
     if (block === undefined) {
       // Into a recycled buffer when the cache has one: a fresh ArrayBuffer a read cost as much as the read.
-      const length = handle.size + BLOCK_TRAILER_SIZE;
-      const buffer = this.blocks.takeBuffer(length);
-      block = this.readAt(handle.offset, buffer.subarray(0, length));
+      // The buffer may be longer than the block: the read fills it, past the block into the next
+      // (a data block is never the file's last), and only the block's bytes are verified and used.
+      const slot = this.blocks.takeSlot(handle.size + BLOCK_TRAILER_SIZE);
+      block = this.readAt(handle.offset, slot.buffer, handle.size + BLOCK_TRAILER_SIZE);
       this.reads++;
       verifyBlock(block, handle.size, BlockKind.Data, this, i);
-      this.blocks.insert(this.owner, i, buffer, block, lend);
+      this.blocks.insert(this.owner, i, slot, lend);
     }
     // The reader names its blocks (blockName) only if the cursor throws.
     return cursor.reset(block, handle.size, this, i);
@@ -253,8 +254,8 @@ export class SSTableReader {
     return buf;
   }
 
-  /** Fills `buf` from the file at `position`; returns it. */
-  private readAt(position: number, buf: Buffer): Buffer {
+  /** Fills `buf` from the file at `position`, or at least its first `needed` bytes; returns it. */
+  private readAt(position: number, buf: Buffer, needed = buf.length): Buffer {
     if (this.closed) throw new Error(`${this.path}: SSTableReader is closed`);
     let n: number;
     try {
@@ -262,7 +263,7 @@ export class SSTableReader {
     } catch (error) {
       throw this.ioError(error);
     }
-    if (n !== buf.length) throw corruption(`${this.path}: truncated (wanted ${buf.length} bytes at ${position}, got ${n})`);
+    if (n < needed) throw corruption(`${this.path}: truncated (wanted ${needed} bytes at ${position}, got ${n})`);
     return buf;
   }
 
