@@ -165,7 +165,8 @@ export class SSTableReader {
    * nothing of the block but the answer is decoded. Returns the value or
    * TOMBSTONE, or undefined when the file has no entry for the key. A Store
    * probes every file with one LookupKey; this allocates nothing but the
-   * value's string and, on a cache miss, a view of the block.
+   * value's string (and, on a cache miss the cache cannot recycle, the
+   * block's buffer).
    */
   find(key: LookupKey): EntryValue | undefined {
     if (!this.filter.mayContainHash(key.hash)) return undefined;
@@ -307,8 +308,8 @@ function decodeProperties(buf: Buffer, size: number): StoredProperties {
 
 /**
  * The UTF-8 bytes of the key behind a sort key, which blocks compare as
- * bytes. The last answer is kept: a merged seek asks every file for the same
- * key, and so does a get that passes several Bloom filters. Read only.
+ * bytes, for seeks (gets bring theirs in a LookupKey). The last answer is
+ * kept: a merged seek asks every file for the same key. Read only.
  */
 function utf8KeyOf(sortKey: string): Buffer {
   if (sortKey !== lastSortKey) {
