@@ -120,7 +120,7 @@ export class BlockIterator {
 
   /** The current value's JSON text. REQUIRES: valid() and not a tombstone. */
   value(): string {
-    return utf8Slice.call(this.buf, this.valueStart, this.valueEnd);
+    return this.buf.toString('utf8', this.valueStart, this.valueEnd);
   }
 
   /** Where the current value's bytes are in `block` (from valueOffset to valueLimit), for a caller that reads them as bytes. REQUIRES: valid() and not a tombstone. */
