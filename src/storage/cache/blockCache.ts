@@ -37,6 +37,8 @@ export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 const BUFFER_GRANULE = 128;
 /** Spare slots kept: a miss evicts about one block and takes one, so a few cover any burst. */
 const MAX_SPARE = 16;
+/** Larger buffers (blocks of a huge value) are not kept spare: sixteen of them would be memory outside the budget. */
+const MAX_SPARE_BYTES = 64 * 1024;
 
 /** One reader's part of the cache: its cached blocks by index. */
 export interface CacheOwner {
@@ -116,8 +118,10 @@ export class BlockCache {
    * buffer's contents are garbage.
    */
   takeSlot(length: number): BlockSlot {
-    const spare = this.spare.pop();
-    if (spare !== undefined && spare.buffer.length >= length) {
+    const spare = this.spare.at(-1);
+    // Not one more than twice the size: the slot would be charged for the room it wastes (it stays spare for the next).
+    if (spare !== undefined && spare.buffer.length >= length && spare.buffer.length <= 2 * length) {
+      this.spare.pop();
       this.recycledCount++;
       return spare;
     }
@@ -150,7 +154,7 @@ export class BlockCache {
     this.unlink(slot);
     this.charged -= slot.buffer.length;
     this.count--;
-    if (!slot.lent && this.spare.length < MAX_SPARE) this.spare.push(slot);
+    if (!slot.lent && this.spare.length < MAX_SPARE && slot.buffer.length <= MAX_SPARE_BYTES) this.spare.push(slot);
   }
 
   private unlink(slot: BlockSlot): void {

@@ -73,5 +73,14 @@ describe('BlockCache', () => {
     expect(cache.get(owner, 2, false)).toBeUndefined();
     for (const buffer of [cache.takeSlot(4100).buffer, cache.takeSlot(4100).buffer]) expect([lent, lentSince]).not.toContain(buffer);
     expect(cache.recycled).toBe(1);
+    // A spare far larger than the block asked for is not handed out (it would be charged for the waste).
+    read(5, false);
+    read(6, false);
+    read(7, false); // evicts block 5, never lent: spare
+    const recycled = cache.recycled;
+    expect(cache.takeSlot(1000).buffer.length).toBeLessThan(2000);
+    expect(cache.recycled).toBe(recycled);
+    cache.takeSlot(4100); // the spare stayed for a block it fits
+    expect(cache.recycled).toBe(recycled + 1);
   });
 });
