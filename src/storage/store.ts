@@ -33,7 +33,7 @@
  * when to freeze, flush and compact; the Store does it.
  */
 import { basename, join } from 'node:path';
-import { keyHash } from './sstable/bloomFilter.js';
+import { LookupKey } from './sstable/lookupKey.js';
 import { acquireDirLock, type DirLock } from './env/dirLock.js';
 import { type FileSystem, nodeFileSystem } from './env/fileSystem.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from './iterator.js';
@@ -238,6 +238,8 @@ export class Store {
   private readonly readers = new Map<number, SSTableReader>();
   /** Numbers handed out by newFileNumber for files not yet installed: see invariant (5). */
   private readonly pendingOutputs = new Set<number>();
+  /** The key every get probes SSTables with, refilled per get (gets are synchronous). */
+  private readonly lookupKey = new LookupKey();
 
   private constructor(
     private readonly options: Required<Omit<StoreOptions, 'wal'>> & Pick<StoreOptions, 'wal'>,
@@ -550,25 +552,20 @@ export class Store {
       if (inFrozen !== undefined) return answered(inFrozen, 'immutable', 'immutable', 0, 0);
     }
     const version = this.versions.current;
+    const lookup = this.lookupKey.set(key, sortKey); // bytes and filter hash once, for every file probed
     let filesChecked = 0;
-    let hash: number | undefined; // computed once, for every file's Bloom filter
-    const probe = (file: FileMetadata): SSTableGetResult => {
+    for (const file of version.levels[0]) {
+      if (sortKey < file.smallest || sortKey > file.largest) continue;
       filesChecked++;
-      return this.reader(file).get(sortKey, (hash ??= keyHash(key)));
-    };
-    for (let level = 0; level < NUM_LEVELS; level++) {
-      if (level === 0) {
-        for (const file of version.levels[0]) {
-          if (sortKey < file.smallest || sortKey > file.largest) continue;
-          const result = probe(file);
-          if (result.found) return answered(result.value, 'sstable', 'L0', 1, filesChecked, file.name);
-        }
-        continue;
-      }
+      const value = this.reader(file).find(lookup);
+      if (value !== undefined) return answered(value, 'sstable', 'L0', 1, filesChecked, file.name);
+    }
+    for (let level = 1; level < NUM_LEVELS; level++) {
       const file = version.fileFor(level, sortKey);
       if (file === undefined) continue;
-      const result = probe(file);
-      if (result.found) return answered(result.value, 'sstable', `L${level}`, level + 1, filesChecked, file.name);
+      filesChecked++;
+      const value = this.reader(file).find(lookup);
+      if (value !== undefined) return answered(value, 'sstable', LEVEL_NAMES[level], level + 1, filesChecked, file.name);
     }
     return { found: false, value: null, source: 'memtable', foundAt: null, levelsChecked: version.deepestNonEmptyLevel() + 1, filesChecked };
   }
@@ -918,6 +915,9 @@ async function replaySegments(fs: FileSystem, dir: string, segments: number[], r
 }
 
 /** A read's result when `source` had an entry: a value, or a tombstone that hides the key. */
+/** FoundAt of each level, made once: a get that answers from an SSTable builds no string. */
+const LEVEL_NAMES: readonly FoundAt[] = Array.from({ length: NUM_LEVELS }, (_, level) => `L${level}` as const);
+
 function answered(value: EntryValue, source: ReadSource, foundAt: FoundAt, levelsChecked: number, filesChecked: number, sstableFile?: string): LsmGetResult {
   if (value === TOMBSTONE) return { found: false, value: null, source: 'memtable', deletedIn: source, foundAt, levelsChecked, filesChecked };
   const result: LsmGetResult = { found: true, value, source, foundAt, levelsChecked, filesChecked };

@@ -4,46 +4,71 @@
  * used evicted first: LevelDB's block cache. Each reader used to keep 64
  * blocks of its own, so memory grew with the number of SSTables.
  *
+ * Blocks are Buffers. An evicted block's memory is handed to the next read
+ * (takeSlot) unless the block was ever lent to a holder that outlives the
+ * call (a scan's cursor): LevelDB pins a cache handle while a cursor holds a
+ * block; a JavaScript cursor cannot say when it lets go, so a lent block is
+ * never recycled and the garbage collector frees it once nobody holds it.
+ * Before recycling, a 4 KiB read cost a fresh ArrayBuffer (above Node's pool
+ * size) and as much again in allocation and page faults as the read itself.
+ *
  * Invariants:
- *   (1) `charged` is the sum of the charges of the blocks in `blocks`, and
- *       at most `capacityBytes` once an insert returns, except that the block
- *       just inserted is never evicted by its own insert: a block larger than
- *       the whole budget is still used once, then goes at the next insert.
- *   (2) A key names one block for good: a reader takes a fresh `owner`
- *       number from newOwner(), never reused, so a closed reader's blocks are
- *       never read again and simply age out.
- *   (3) Cached blocks are verified and never mutated by anyone.
+ *   (1) `charged` is the sum of the charges (buffer capacities) of the
+ *       cached blocks, and at most `capacityBytes` once an insert returns,
+ *       except that the block just inserted is never evicted by its own
+ *       insert: a block larger than the whole budget is still used once,
+ *       then goes at the next insert.
+ *   (2) A block is named by (owner, index): a reader takes a fresh owner from
+ *       newOwner(), never reused, so a closed reader's blocks are never read
+ *       again and simply age out.
+ *   (3) Cached blocks are verified and never mutated by anyone. A slot in
+ *       `spare` is in no owner's part and was never lent: the only code that
+ *       read its buffer did so within one synchronous call that has returned
+ *       (a point lookup), so writing it over changes nothing anyone can see.
  *   (4) The recency list (oldest … newest, linked through the slots) holds
- *       exactly the slots in `blocks`, least recently used first.
+ *       exactly the cached slots, least recently used first, and
+ *       owner.slots[i] is the slot of block i exactly while it is cached.
  */
 
 /** --block-cache-bytes' default (RocksDB's; LevelDB's is 8 MiB). */
 export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 
-/** Slots a reader may number: one a data block (sstable/reader.ts), so 2^24 blocks of 4 KiB, a 64 GiB file, far past any MemTable. */
-const BLOCKS_PER_OWNER = 2 ** 24;
+/** Buffers are allocated in multiples of this: blocks cut at 4 KiB vary by an entry, so one recycled buffer fits the next. */
+const BUFFER_GRANULE = 128;
+/** Spare slots kept: a miss evicts about one block and takes one, so a few cover any burst. */
+const MAX_SPARE = 16;
+/** Larger buffers (blocks of a huge value) are not kept spare: sixteen of them would be memory outside the budget. */
+const MAX_SPARE_BYTES = 64 * 1024;
 
-/** A cached block, linked into the recency list (least recently used first). */
-interface Slot {
-  key: number;
-  block: unknown;
-  charge: number;
-  older: Slot | null;
-  newer: Slot | null;
+/** One reader's part of the cache: its cached blocks by index. */
+export interface CacheOwner {
+  readonly slots: Array<BlockSlot | undefined>;
+}
+
+/**
+ * A block's place in the cache: its buffer (the block, then garbage up to
+ * the buffer's end) and its link in the recency list. Slots are recycled
+ * whole with their buffers, so a miss that recycles allocates nothing.
+ */
+export class BlockSlot {
+  owner: CacheOwner | null = null;
+  index = 0;
+  /** Handed to a holder that may outlive the call (invariant 3): never recycled. */
+  lent = false;
+  older: BlockSlot | null = null;
+  newer: BlockSlot | null = null;
+
+  /** Charged its whole length. */
+  constructor(readonly buffer: Buffer) {}
 }
 
 export class BlockCache {
-  /**
-   * Blocks by key; recency is kept in the slots' links, not in the Map's
-   * insertion order: a hit used to delete and re-insert its key, and the
-   * holes that left at the front of the Map made every eviction scan past
-   * them (11% of a get's time at 1M keys).
-   */
-  private readonly blocks = new Map<number, Slot>();
-  private oldest: Slot | null = null;
-  private newest: Slot | null = null;
+  private oldest: BlockSlot | null = null;
+  private newest: BlockSlot | null = null;
   private charged = 0;
-  private owners = 0;
+  private count = 0;
+  private readonly spare: BlockSlot[] = [];
+  private recycledCount = 0;
 
   constructor(readonly capacityBytes: number) {
     if (!(Number.isSafeInteger(capacityBytes) && capacityBytes >= 0)) throw new RangeError(`capacityBytes must be a non-negative integer, got ${capacityBytes}`);
@@ -55,53 +80,84 @@ export class BlockCache {
   }
 
   get size(): number {
-    return this.blocks.size;
+    return this.count;
   }
 
-  /** A number no other reader of this cache has or will have: the first part of its keys. */
-  newOwner(): number {
-    if (this.owners >= Number.MAX_SAFE_INTEGER / BLOCKS_PER_OWNER - 1) throw new Error('BlockCache: owner numbers exhausted');
-    return this.owners++;
+  /** How many takeSlot calls were served with an evicted block's slot. */
+  get recycled(): number {
+    return this.recycledCount;
   }
 
-  /** The key of slot `slot` (a block number) of `owner`. */
-  key(owner: number, slot: number): number {
-    if (!(slot >= 0 && slot < BLOCKS_PER_OWNER)) throw new RangeError(`block slot ${slot} out of range`);
-    return owner * BLOCKS_PER_OWNER + slot;
+  /** A part of the cache no other reader has or will have, for blocks 0 .. blocks - 1. */
+  newOwner(blocks: number): CacheOwner {
+    // Filled, so the array stays packed: slots assigned out of order would otherwise make it a dictionary.
+    return { slots: new Array<BlockSlot | undefined>(blocks).fill(undefined) };
   }
 
-  /** The block under `key`, made the most recently used; undefined if absent. */
-  get<T>(key: number): T | undefined {
-    const slot = this.blocks.get(key);
+  /**
+   * Block `index` of `owner`, made the most recently used; undefined if
+   * absent. `lend` says the caller may hold it past this call (so it is
+   * never recycled); a caller that passes false must drop it before
+   * returning to the event loop and before its next takeSlot.
+   */
+  get(owner: CacheOwner, index: number, lend: boolean): Buffer | undefined {
+    if (!(index >= 0 && index < owner.slots.length)) throw new RangeError(`block ${index} out of range`);
+    const slot = owner.slots[index];
     if (slot === undefined) return undefined;
+    if (lend) slot.lent = true;
     if (slot !== this.newest) {
       this.unlink(slot);
       this.append(slot);
     }
-    return slot.block as T;
+    return slot.buffer;
   }
 
-  /** Holds `block` under `key`, charged `charge` bytes, evicting the least recently used past the budget. */
-  set(key: number, block: unknown, charge: number): void {
-    const old = this.blocks.get(key);
-    if (old !== undefined) {
-      this.blocks.delete(key);
-      this.unlink(old);
-      this.charged -= old.charge;
+  /**
+   * A slot, in no owner's part, whose buffer has at least `length` bytes to
+   * read a block into: an evicted block's when one fits, or a new one. Its
+   * buffer's contents are garbage.
+   */
+  takeSlot(length: number): BlockSlot {
+    const spare = this.spare.at(-1);
+    // Not one more than twice the size: the slot would be charged for the room it wastes (it stays spare for the next).
+    if (spare !== undefined && spare.buffer.length >= length && spare.buffer.length <= 2 * length) {
+      this.spare.pop();
+      this.recycledCount++;
+      return spare;
     }
-    const slot: Slot = { key, block, charge, older: null, newer: null };
-    this.blocks.set(key, slot);
+    return new BlockSlot(Buffer.allocUnsafeSlow(Math.ceil(length / BUFFER_GRANULE) * BUFFER_GRANULE));
+  }
+
+  /**
+   * REQUIRES: `slot` came from takeSlot and was not inserted since.
+   * Holds its buffer as block `index` of `owner`, charged buffer.length
+   * bytes; evicts the least recently used past the budget. `lend` as for get.
+   */
+  insert(owner: CacheOwner, index: number, slot: BlockSlot, lend: boolean): void {
+    if (!(index >= 0 && index < owner.slots.length)) throw new RangeError(`block ${index} out of range`);
+    if (slot.owner !== null) throw new Error('BlockCache.insert: slot is cached already');
+    const old = owner.slots[index];
+    if (old !== undefined) this.evict(old);
+    slot.owner = owner;
+    slot.index = index;
+    slot.lent = lend;
+    owner.slots[index] = slot;
     this.append(slot);
-    this.charged += charge;
-    while (this.charged > this.capacityBytes && this.oldest !== slot) {
-      const victim = this.oldest!;
-      this.blocks.delete(victim.key);
-      this.unlink(victim);
-      this.charged -= victim.charge;
-    }
+    this.charged += slot.buffer.length;
+    this.count++;
+    while (this.charged > this.capacityBytes && this.oldest !== slot) this.evict(this.oldest!);
   }
 
-  private unlink(slot: Slot): void {
+  private evict(slot: BlockSlot): void {
+    slot.owner!.slots[slot.index] = undefined;
+    slot.owner = null;
+    this.unlink(slot);
+    this.charged -= slot.buffer.length;
+    this.count--;
+    if (!slot.lent && this.spare.length < MAX_SPARE && slot.buffer.length <= MAX_SPARE_BYTES) this.spare.push(slot);
+  }
+
+  private unlink(slot: BlockSlot): void {
     if (slot.older === null) this.oldest = slot.newer;
     else slot.older.newer = slot.newer;
     if (slot.newer === null) this.newest = slot.older;
@@ -109,7 +165,7 @@ export class BlockCache {
     slot.older = slot.newer = null;
   }
 
-  private append(slot: Slot): void {
+  private append(slot: BlockSlot): void {
     slot.older = this.newest;
     if (this.newest === null) this.oldest = slot;
     else this.newest.newer = slot;

@@ -121,24 +121,28 @@ export function sealBlock(buf: Buffer, size: number, kind: BlockKind): void {
 }
 
 /**
- * Checks a block read from disk: buf[0, size) is the payload and the trailer
- * follows. Throws STORAGE_CORRUPTION unless the kind and CRC match.
+ * How errors name a block: a string, or a file that names its block `index`
+ * only when an error needs it, so the hot path that reads a block neither
+ * formats nor allocates a name it will only need if the block is damaged.
  */
-/**
- * How errors name a block: a string, or an object whose toString builds the
- * name, so the hot path that reads a block never formats a name it will
- * only need if the block is damaged.
- */
-export interface BlockName {
-  toString(): string;
+export type BlockName = string | { blockName(index: number): string };
+
+/** The name `what` gives block `index` (ignored for a string). */
+export function nameOfBlock(what: BlockName, index: number): string {
+  return typeof what === 'string' ? what : what.blockName(index);
 }
 
-export function verifyBlock(buf: Buffer, size: number, kind: BlockKind, what: BlockName): void {
-  if (buf.length < size + BLOCK_TRAILER_SIZE) throw corruption(`${what}: truncated block`);
+/**
+ * Checks a block read from disk: buf[0, size) is the payload and the trailer
+ * follows. Throws STORAGE_CORRUPTION, naming it nameOfBlock(what, index),
+ * unless the kind and CRC match.
+ */
+export function verifyBlock(buf: Buffer, size: number, kind: BlockKind, what: BlockName, index = 0): void {
+  if (buf.length < size + BLOCK_TRAILER_SIZE) throw corruption(`${nameOfBlock(what, index)}: truncated block`);
   const expected = unmaskCrc(buf.readUInt32LE(size + 1));
   const actual = crc32c(buf.subarray(0, size + 1));
-  if (actual !== expected) throw corruption(`${what}: block checksum mismatch`);
-  if (buf[size] !== kind) throw corruption(`${what}: block kind ${buf[size]}, expected ${kind}`);
+  if (actual !== expected) throw corruption(`${nameOfBlock(what, index)}: block checksum mismatch`);
+  if (buf[size] !== kind) throw corruption(`${nameOfBlock(what, index)}: block kind ${buf[size]}, expected ${kind}`);
 }
 
 export interface Footer {

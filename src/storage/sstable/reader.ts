@@ -17,19 +17,20 @@
  *       the entries a caller reaches are decoded, and only data blocks as
  *       read are cached.
  */
-import { BloomFilter, keyHash } from './bloomFilter.js';
+import { BloomFilter } from './bloomFilter.js';
 import { corruption, StorageError } from '../errors.js';
-import { BlockCache, DEFAULT_BLOCK_CACHE_BYTES } from '../cache/blockCache.js';
+import { BlockCache, type CacheOwner, DEFAULT_BLOCK_CACHE_BYTES } from '../cache/blockCache.js';
 import { BlockIterator } from './blockIterator.js';
 import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from '../cache/fileHandleCache.js';
 import type { FileSystem } from '../env/fileSystem.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from '../iterator.js';
 import { fromSortKey, toSortKey } from '../keyOrder.js';
+import { LastKeyIndex } from './lastKeyIndex.js';
+import { LookupKey } from './lookupKey.js';
 import {
   BLOCK_TRAILER_SIZE,
   type BlockHandle,
   BlockKind,
-  type BlockName,
   type Cursor,
   decodeFooter,
   EntryKind,
@@ -72,12 +73,14 @@ export class SSTableReader {
   /** Where this file's descriptor is kept (and, past its capacity, closed and opened again). */
   private readonly files: FileHandleCache;
   private readonly blocks: BlockCache;
-  /** This reader's part of the block cache's keys. */
-  private readonly owner: number;
+  /** This reader's part of the block cache. */
+  private readonly owner: CacheOwner;
   private closed = false;
   private readonly filter: BloomFilter;
   /** Data block i holds keys <= lastKeys[i] (sort keys) and sits at handles[i]. */
   private readonly lastKeys: string[];
+  /** Searches lastKeys. */
+  private readonly lastKeyIndex: LastKeyIndex;
   private readonly handles: BlockHandle[];
   private reads = 0;
   /** The cursor point lookups search blocks with (reads are synchronous, so one serves them all). */
@@ -86,7 +89,6 @@ export class SSTableReader {
   private constructor({ files, blocks }: ReaderCaches, path: string) {
     this.files = files;
     this.blocks = blocks;
-    this.owner = blocks.newOwner();
     this.path = path;
 
     const fileSize = this.io(() => files.size(path));
@@ -94,7 +96,7 @@ export class SSTableReader {
     const metaEnd = fileSize - FOOTER_SIZE;
     let footer;
     try {
-      footer = decodeFooter(this.readAt(metaEnd, FOOTER_SIZE));
+      footer = decodeFooter(this.readAt(metaEnd, Buffer.allocUnsafe(FOOTER_SIZE)));
     } catch (error) {
       throw error instanceof StorageError ? corruption(`${path}: footer at byte ${metaEnd}: ${error.message}`, error) : error;
     }
@@ -131,6 +133,8 @@ export class SSTableReader {
     if (dataEnd !== filter.offset || this.handles.length !== props.dataBlocks) {
       throw corruption(`${path}: index does not match the data blocks`);
     }
+    this.owner = blocks.newOwner(this.handles.length);
+    this.lastKeyIndex = new LastKeyIndex(this.lastKeys);
     this.properties = { ...props, sizeBytes: fileSize, bloomFilterBits: this.filter.bits };
   }
 
@@ -156,25 +160,32 @@ export class SSTableReader {
   }
 
   /**
-   * Point lookup by sort key: the Bloom filter (a negative answer costs no
-   * read), then the index, then one block, searched in place by its restart
-   * points: nothing of the block but the answer is decoded. `hash` is
-   * keyHash of the key, for a caller that probes several files.
+   * Point lookup: the Bloom filter (a negative answer costs no read), then
+   * the index, then one block, searched in place by its restart points:
+   * nothing of the block but the answer is decoded. Returns the value or
+   * TOMBSTONE, or undefined when the file has no entry for the key. A Store
+   * probes every file with one LookupKey; this allocates nothing but the
+   * value's string (and, on a cache miss the cache cannot recycle, the
+   * block's buffer).
    */
-  get(sortKey: string, hash = keyHash(fromSortKey(sortKey))): SSTableGetResult {
-    if (!this.filter.mayContainHash(hash)) return FILTERED_OUT;
+  find(key: LookupKey): EntryValue | undefined {
+    if (!this.filter.mayContainHash(key.hash)) return undefined;
+    const blockIndex = this.lastKeyIndex.lowerBound(key.sortKey);
+    if (blockIndex === this.lastKeys.length) return undefined;
+    // Not lent: the block is dropped before this returns (BlockCache invariant 3).
+    const entry = this.bindBlock(blockIndex, this.lookup, false);
+    entry.seekGE(key.bytes, key.length);
+    if (!entry.valid() || entry.compareKey(key.bytes, key.length) !== 0) return undefined;
+    return entry.isTombstone() ? TOMBSTONE : entry.value();
+  }
+
+  /** find by sort key, saying what it cost: whether the Bloom filter let it through and the positioned reads it made. */
+  get(sortKey: string): SSTableGetResult {
+    const key = new LookupKey().set(fromSortKey(sortKey), sortKey);
+    if (!this.filter.mayContainHash(key.hash)) return FILTERED_OUT;
     const before = this.reads;
-    const blockIndex = lowerBound(this.lastKeys, sortKey);
-    if (blockIndex < this.lastKeys.length) {
-      const target = utf8KeyOf(sortKey);
-      const entry = this.readBlock(blockIndex, this.lookup);
-      entry.seekGE(target);
-      if (entry.valid() && entry.compareKey(target) === 0) {
-        const value = entry.isTombstone() ? TOMBSTONE : entry.value();
-        return { found: true, value, bloomMayContain: true, diskReads: this.reads - before };
-      }
-    }
-    return { found: false, value: null, bloomMayContain: true, diskReads: this.reads - before };
+    const value = this.find(key);
+    return { found: value !== undefined, value: value ?? null, bloomMayContain: true, diskReads: this.reads - before };
   }
 
   /** An unpositioned InternalIterator over the file (sort keys out), reading blocks as it goes. */
@@ -194,6 +205,11 @@ export class SSTableReader {
     return this.handles.length;
   }
 
+  /** The first data block whose last key is >= sortKey (the only one that may hold it), or blockCount. */
+  blockFor(sortKey: string): number {
+    return this.lastKeyIndex.lowerBound(sortKey);
+  }
+
   /** The last key of each data block, ascending. For SSTableIterator. */
   get blockLastKeys(): readonly string[] {
     return this.lastKeys;
@@ -204,40 +220,51 @@ export class SSTableReader {
     return { ...this.handles[i] };
   }
 
-  /** How errors name data block i, with where it starts so an operator can find it (formatted only if an error needs it). */
-  blockName(i: number): BlockName {
-    return new DataBlockName(this.path, i, this.handles[i].offset);
+  /** How errors name data block i, with where it starts so an operator can find it. */
+  blockName(i: number): string {
+    return `${this.path}: data block ${i} at byte ${this.handles[i].offset}`;
   }
 
-  /** Binds `cursor` to data block i: its bytes from the block cache, or one positioned read. For lookups and SSTableIterator. */
+  /** Binds `cursor`, which may hold the block for as long as it likes, to data block i: its bytes from the block cache, or one positioned read. For SSTableIterator. */
   readBlock(i: number, cursor: BlockIterator): BlockIterator {
-    const name = this.blockName(i);
-    return cursor.reset(this.dataBlock(i, name), this.handles[i].size, name);
+    return this.bindBlock(i, cursor, true);
   }
 
-  /** Data block i's verified bytes (payload, then trailer), from the cache or one positioned read. */
-  private dataBlock(i: number, name: BlockName): Buffer {
-    const key = this.blocks.key(this.owner, i);
-    const cached = this.blocks.get<Buffer>(key);
-    if (cached !== undefined) return cached;
-    const block = this.readBlockAt(this.handles[i], BlockKind.Data, name);
-    this.blocks.set(key, block, block.length);
-    return block;
+  /** readBlock; `lend` false promises the block is dropped before the caller returns (BlockCache.get). */
+  private bindBlock(i: number, cursor: BlockIterator, lend: boolean): BlockIterator {
+    const handle = this.handles[i];
+    let block = this.blocks.get(this.owner, i, lend);
+    if (block === undefined) {
+      // Into a recycled buffer when the cache has one: a fresh ArrayBuffer a read cost as much as the read.
+      // The buffer may be longer than the block: the read fills it, past the block into the next
+      // (a data block is never the file's last), and only the block's bytes are verified and used.
+      const slot = this.blocks.takeSlot(handle.size + BLOCK_TRAILER_SIZE);
+      block = this.readAt(handle.offset, slot.buffer, handle.size + BLOCK_TRAILER_SIZE);
+      this.reads++;
+      verifyBlock(block, handle.size, BlockKind.Data, this, i);
+      this.blocks.insert(this.owner, i, slot, lend);
+    }
+    // The reader names its blocks (blockName) only if the cursor throws.
+    return cursor.reset(block, handle.size, this, i);
   }
 
-  /** Reads and verifies the block at `handle`: payload, then trailer. */
-  private readBlockAt(handle: BlockHandle, kind: BlockKind, what: BlockName): Buffer {
-    const buf = this.readAt(handle.offset, handle.size + BLOCK_TRAILER_SIZE);
-    if (kind === BlockKind.Data) this.reads++;
+  /** Reads and verifies the meta block at `handle`: payload, then trailer. */
+  private readBlockAt(handle: BlockHandle, kind: BlockKind, what: string): Buffer {
+    const buf = this.readAt(handle.offset, Buffer.allocUnsafe(handle.size + BLOCK_TRAILER_SIZE));
     verifyBlock(buf, handle.size, kind, what);
     return buf;
   }
 
-  private readAt(position: number, length: number): Buffer {
+  /** Fills `buf` from the file at `position`, or at least its first `needed` bytes; returns it. */
+  private readAt(position: number, buf: Buffer, needed = buf.length): Buffer {
     if (this.closed) throw new Error(`${this.path}: SSTableReader is closed`);
-    const buf = Buffer.allocUnsafe(length);
-    const n = this.io(() => this.files.read(this.path, buf, position));
-    if (n !== length) throw corruption(`${this.path}: truncated (wanted ${length} bytes at ${position}, got ${n})`);
+    let n: number;
+    try {
+      n = this.files.read(this.path, buf, position);
+    } catch (error) {
+      throw this.ioError(error);
+    }
+    if (n < needed) throw corruption(`${this.path}: truncated (wanted ${needed} bytes at ${position}, got ${n})`);
     return buf;
   }
 
@@ -246,25 +273,16 @@ export class SSTableReader {
     try {
       return call();
     } catch (error) {
-      throw new StorageError('STORAGE_IO', `${this.path}: ${(error as Error).message}`, { cause: error });
+      throw this.ioError(error);
     }
+  }
+
+  private ioError(error: unknown): StorageError {
+    return new StorageError('STORAGE_IO', `${this.path}: ${(error as Error).message}`, { cause: error });
   }
 }
 
 // Implementation details follow.
-
-/** A data block's name in errors, built only when one is thrown. */
-class DataBlockName implements BlockName {
-  constructor(
-    private readonly file: string,
-    private readonly block: number,
-    private readonly offset: number,
-  ) {}
-
-  toString(): string {
-    return `${this.file}: data block ${this.block} at byte ${this.offset}`;
-  }
-}
 
 type StoredProperties = Omit<SSTableProperties, 'sizeBytes' | 'bloomFilterBits'>;
 
@@ -290,8 +308,8 @@ function decodeProperties(buf: Buffer, size: number): StoredProperties {
 
 /**
  * The UTF-8 bytes of the key behind a sort key, which blocks compare as
- * bytes. The last answer is kept: a merged seek asks every file for the same
- * key, and so does a get that passes several Bloom filters. Read only.
+ * bytes, for seeks (gets bring theirs in a LookupKey). The last answer is
+ * kept: a merged seek asks every file for the same key. Read only.
  */
 function utf8KeyOf(sortKey: string): Buffer {
   if (sortKey !== lastSortKey) {
@@ -302,18 +320,6 @@ function utf8KeyOf(sortKey: string): Buffer {
 }
 let lastSortKey = '';
 let lastKeyBytes = Buffer.alloc(0);
-
-/** The first index i with keys[i] >= target, or keys.length. */
-function lowerBound(keys: readonly string[], target: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid] < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /**
  * Walks the data blocks in order, one block cursor over the current block's
@@ -333,9 +339,8 @@ class SSTableIterator implements InternalIterator {
   }
 
   seekGE(target: string): void {
-    const lastKeys = this.reader.blockLastKeys;
-    const blockIndex = lowerBound(lastKeys, target);
-    if (blockIndex >= lastKeys.length) {
+    const blockIndex = this.reader.blockFor(target);
+    if (blockIndex >= this.reader.blockCount) {
       this.positioned = false;
       return;
     }

@@ -21,6 +21,7 @@
  *       version of a key it moves stays above it).
  */
 import { type FileMetadata, NUM_LEVELS, overlapsRange, totalBytes } from './fileMetadata.js';
+import { LastKeyIndex } from '../sstable/lastKeyIndex.js';
 
 /** A change of the file set, after LevelDB's VersionEdit. Absent fields change nothing. */
 export interface VersionEdit {
@@ -36,6 +37,8 @@ export interface VersionEdit {
 
 export class Version {
   readonly levels: ReadonlyArray<ReadonlyArray<FileMetadata>>;
+  /** Per level from L1, the search over its files' largest keys: derived from `levels`, built by the first get that needs it. */
+  private readonly largestKeys: Array<LastKeyIndex | undefined> = [];
 
   /** REQUIRES: `levels` satisfies the invariants above (checked; a violation throws). */
   constructor(levels: ReadonlyArray<ReadonlyArray<FileMetadata>> = Array.from({ length: NUM_LEVELS }, () => [])) {
@@ -89,7 +92,9 @@ export class Version {
    */
   fileFor(level: number, sortKey: string): FileMetadata | undefined {
     const files = this.levels[level];
-    const i = firstEndingAtOrAfter(files, sortKey);
+    if (files.length === 0) return undefined;
+    // Numbers, not strings, compared: every get searches each level (sstable/lastKeyIndex.ts).
+    const i = (this.largestKeys[level] ??= new LastKeyIndex(files.map((file) => file.largest))).lowerBound(sortKey);
     return i < files.length && files[i].smallest <= sortKey ? files[i] : undefined;
   }
 }

@@ -592,6 +592,33 @@ describe('SSTable disk reads', () => {
     expect(caches.blocks.chargedBytes).toBeLessThanOrEqual(16 * 1024);
     expect(reader.get(last).diskReads).toBe(1);
   });
+
+  it('reads right when scans hold blocks while gets recycle the buffers of evicted ones', async () => {
+    // A budget of a few blocks, shared by two files: nearly every get evicts a block and reads
+    // into a recycled buffer, while two scans (one a file) hold their current blocks across the gets.
+    const entries: Entry[] = Array.from({ length: 3000 }, (_, i) => [`key${String(i).padStart(4, '0')}`, json(i)]);
+    const m = memoryFileSystem();
+    await writeSSTable(m.fs, 't', source(entries), { blockBytes: 256 });
+    await writeSSTable(m.fs, 'u', source(entries.map(([key], i) => [key, json(-i)])), { blockBytes: 256 });
+    const caches = newReaderCaches(m.fs, 2, 4 * 512);
+    const readers = [SSTableReader.open(m.fs, 't', caches), SSTableReader.open(m.fs, 'u', caches)];
+    const scans = readers.map((reader) => reader.iterator());
+    for (const it of scans) it.seekToFirst();
+    let step = 0;
+    for (let i = 0; i < entries.length; i++) {
+      for (const [file, it] of scans.entries()) {
+        expect([fromSortKey(it.key()), it.value()]).toEqual([entries[i][0], json(file === 0 ? i : -i)]);
+        it.next();
+      }
+      for (let g = 0; g < 3; g++) {
+        const k = (step = (step * 7 + 13) % entries.length);
+        expect(readers[0].get(entries[k][0]).value).toBe(json(k));
+        expect(readers[1].get(entries[k][0]).value).toBe(json(-k));
+      }
+    }
+    for (const it of scans) expect(it.valid()).toBe(false);
+    expect(caches.blocks.recycled).toBeGreaterThan(4 * entries.length); // most gets missed and read into a recycled buffer
+  });
 });
 
 // ---------------------------------------------------------------- writer contract

@@ -1,0 +1,38 @@
+/**
+ * A key as SSTable point lookups take it, prepared once for every file a get
+ * probes (after LevelDB's LookupKey): its sort key for the index, its UTF-8
+ * bytes for the blocks, and its Bloom filter hash. A Store keeps one and
+ * refills it for each get, since gets are synchronous; nothing is allocated
+ * per get unless a key outgrows the buffer.
+ *
+ * Invariant: after set(key, sortKey), bytes[0, length) is the UTF-8 of key,
+ * sortKey is toSortKey(key), and hash is bloomHash(bytes, 0, length).
+ */
+import { utf8Write } from '../encoding/bufferStrings.js';
+import { bloomHash } from './bloomFilter.js';
+
+export class LookupKey {
+  sortKey = '';
+  /** Holds the key's UTF-8 bytes in [0, length); the rest is garbage. */
+  bytes: Buffer = Buffer.allocUnsafeSlow(64);
+  length = 0;
+  hash = 0;
+
+  /** Refills this with `key` (a real key) and `sortKey`, its toSortKey. */
+  set(key: string, sortKey: string): this {
+    if (this.bytes.length < 3 * key.length) this.bytes = Buffer.allocUnsafeSlow(3 * key.length);
+    const bytes = this.bytes;
+    // Most keys are ASCII: copied by a loop, cheaper than a native call for a few bytes; others by the encoder.
+    let length = 0;
+    for (; length < key.length; length++) {
+      const unit = key.charCodeAt(length);
+      if (unit >= 0x80) break;
+      bytes[length] = unit;
+    }
+    if (length < key.length) length = utf8Write.call(bytes, key, 0, bytes.length);
+    this.sortKey = sortKey;
+    this.length = length;
+    this.hash = bloomHash(bytes, 0, length);
+    return this;
+  }
+}
