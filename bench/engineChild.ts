@@ -3,7 +3,7 @@
  * or LevelDB (classic-level) in a fresh temporary folder, the same keys,
  * values and queries for both. Prints one JSON line (EngineRun).
  *
- *   node engineChild.js ours|leveldb KEYS GETS SCANS OVERWRITES SEED
+ *   node engineChild.js ours|leveldb KEYS GETS SCANS OVERWRITES SEED [BLOCK_CACHE_BYTES]
  *
  * Phases, in order:
  *   load       KEYS puts (random order) in batches of BATCH, no fsync, timed
@@ -20,7 +20,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import { DEFAULT_BLOCK_CACHE_BYTES } from '../src/storage/cache/blockCache.js';
 import { workerRunner } from '../src/storage/compaction/runner.js';
+import { nodeFileSystem } from '../src/storage/env/fileSystem.js';
+import { newReaderCaches } from '../src/storage/sstable/reader.js';
 import { Store } from '../src/storage/store.js';
 import { StoreDriver } from './engineDriver.js';
 import { distinctIds, ENGINE_BATCH, ENGINE_VALUE_BYTES, hexValueOf, keyOf, permutation, rng, SCAN_LENGTH } from './workload.js';
@@ -64,10 +67,12 @@ interface Engine {
   close(): Promise<void>;
 }
 
-async function openOurs(dir: string): Promise<Engine> {
+/** `blockCacheBytes`: our block cache (default --block-cache-bytes'; the bench uses the default, a larger one measures what the cache bounds). */
+async function openOurs(dir: string, blockCacheBytes = DEFAULT_BLOCK_CACHE_BYTES): Promise<Engine> {
   // Compactions in a worker thread, as the CLI runs them (LevelDB's run in its background thread).
   const runner = workerRunner();
-  const store = await Store.open({ dir, memtableMaxBytes: ENGINE_MEMTABLE_BYTES, maxImmutable: 4, wal: { sync: false }, compactionRunner: runner });
+  const caches = newReaderCaches(nodeFileSystem, undefined, blockCacheBytes);
+  const store = await Store.open({ dir, memtableMaxBytes: ENGINE_MEMTABLE_BYTES, maxImmutable: 4, wal: { sync: false }, compactionRunner: runner, caches });
   const driver = new StoreDriver(store);
   return {
     putBatch: (keys, values, from, to, offset) => driver.putBatch(keys, values, from, to, offset),
@@ -156,8 +161,8 @@ async function putAll(engine: Engine, keys: string[], values: string[], offset: 
 
 async function main(): Promise<void> {
   const [engineName, ...numbers] = process.argv.slice(2);
-  const [n, gets, scans, overwrites, seed] = numbers.map(Number);
-  if (engineName !== 'ours' && engineName !== 'leveldb') throw new Error('usage: engineChild.js ours|leveldb KEYS GETS SCANS OVERWRITES SEED');
+  const [n, gets, scans, overwrites, seed, blockCacheBytes] = numbers.map(Number);
+  if (engineName !== 'ours' && engineName !== 'leveldb') throw new Error('usage: engineChild.js ours|leveldb KEYS GETS SCANS OVERWRITES SEED [BLOCK_CACHE_BYTES]');
 
   const random = rng(seed);
   const ids = distinctIds(n + gets, random); // the last `gets` ids are never put: the absent keys
@@ -176,7 +181,7 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), `memtable-bench-engine-${engineName}-`));
   try {
-    const engine = engineName === 'ours' ? await openOurs(dir) : await openLevelDb(dir);
+    const engine = engineName === 'ours' ? await openOurs(dir, blockCacheBytes || undefined) : await openLevelDb(dir);
     const written0 = writtenBytes();
     const loadSeconds = await putAll(engine, keys, values, 0);
     const writtenLoad = writtenBytes() - written0;
