@@ -11,6 +11,7 @@
  * (a full frozen queue, or L0 at its stop trigger), so every figure that
  * runs through this driver includes them.
  */
+import { SLOWDOWN_DELAY_MS } from '../src/actors/nodeMachine.js';
 import type { Store } from '../src/storage/store.js';
 
 /**
@@ -115,6 +116,8 @@ export class StoreDriver {
    */
   async putBatch(keys: string[], values: string[], from: number, to: number, valueOffset = 0): Promise<void> {
     const n = values.length;
+    // L0 at its slowdown trigger: the group waits a moment first, as the node's `writes` region (and LevelDB's MakeRoomForWrite) does.
+    if (this.store.writesSlowed) await new Promise<void>((resolve) => setTimeout(resolve, SLOWDOWN_DELAY_MS));
     for (let i = from; i < to; i++) {
       while (this.store.writesStalled) {
         this.store.writeWal();
