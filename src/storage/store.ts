@@ -914,10 +914,10 @@ async function replaySegments(fs: FileSystem, dir: string, segments: number[], r
   return frozen;
 }
 
-/** A read's result when `source` had an entry: a value, or a tombstone that hides the key. */
 /** FoundAt of each level, made once: a get that answers from an SSTable builds no string. */
 const LEVEL_NAMES: readonly FoundAt[] = Array.from({ length: NUM_LEVELS }, (_, level) => `L${level}` as const);
 
+/** A read's result when `source` had an entry: a value, or a tombstone that hides the key. */
 function answered(value: EntryValue, source: ReadSource, foundAt: FoundAt, levelsChecked: number, filesChecked: number, sstableFile?: string): LsmGetResult {
   if (value === TOMBSTONE) return { found: false, value: null, source: 'memtable', deletedIn: source, foundAt, levelsChecked, filesChecked };
   const result: LsmGetResult = { found: true, value, source, foundAt, levelsChecked, filesChecked };
