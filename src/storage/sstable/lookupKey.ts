@@ -8,7 +8,7 @@
  * Invariant: after set(key, sortKey), bytes[0, length) is the UTF-8 of key,
  * sortKey is toSortKey(key), and hash is bloomHash(bytes, 0, length).
  */
-import { utf8Write } from '../encoding/bufferStrings.js';
+import { writeShortUtf8 } from '../encoding/bufferStrings.js';
 import { bloomHash } from './bloomFilter.js';
 
 export class LookupKey {
@@ -22,14 +22,7 @@ export class LookupKey {
   set(key: string, sortKey: string): this {
     if (this.bytes.length < 3 * key.length) this.bytes = Buffer.allocUnsafeSlow(3 * key.length);
     const bytes = this.bytes;
-    // Most keys are ASCII: copied by a loop, cheaper than a native call for a few bytes; others by the encoder.
-    let length = 0;
-    for (; length < key.length; length++) {
-      const unit = key.charCodeAt(length);
-      if (unit >= 0x80) break;
-      bytes[length] = unit;
-    }
-    if (length < key.length) length = utf8Write.call(bytes, key, 0, bytes.length);
+    const length = writeShortUtf8(bytes, key, 0, bytes.length);
     this.sortKey = sortKey;
     this.length = length;
     this.hash = bloomHash(bytes, 0, length);
