@@ -19,6 +19,7 @@
  */
 import { utf8Slice } from '../encoding/bufferStrings.js';
 import { corruption } from '../errors.js';
+import { toSortKey } from '../keyOrder.js';
 import { type BlockName, type Cursor, EntryKind, nameOfBlock, readVarint } from './format.js';
 
 const NO_BLOCK = Buffer.alloc(0);
@@ -115,6 +116,11 @@ export class BlockIterator {
 
   get keyByteLength(): number {
     return this.keyLength;
+  }
+
+  /** The current key as a sort key (keyOrder.ts): decoded, and permuted only when it is not all ASCII. REQUIRES: valid(). */
+  sortKey(): string {
+    return this.keyIsAscii() ? this.key() : toSortKey(this.key());
   }
 
   /** Whether every byte of the current key is ASCII, so the key is its own sort key (keyOrder.ts). REQUIRES: valid(). */

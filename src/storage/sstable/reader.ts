@@ -24,7 +24,7 @@ import { BlockIterator } from './blockIterator.js';
 import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from '../cache/fileHandleCache.js';
 import type { FileSystem } from '../env/fileSystem.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from '../iterator.js';
-import { fromSortKey, toSortKey } from '../keyOrder.js';
+import { fromSortKey } from '../keyOrder.js';
 import { LastKeyIndex } from './lastKeyIndex.js';
 import { LookupKey } from './lookupKey.js';
 import {
@@ -127,7 +127,7 @@ export class SSTableReader {
       const handle = { offset: readVarint(indexBlock.block, cursor, limit), size: readVarint(indexBlock.block, cursor, limit) };
       if (cursor.pos !== limit || handle.offset !== dataEnd) throw corruption(`${path}: index entry ${i} is malformed`);
       dataEnd = end(handle);
-      this.lastKeys.push(indexBlock.keyIsAscii() ? indexBlock.key() : toSortKey(indexBlock.key()));
+      this.lastKeys.push(indexBlock.sortKey());
       this.handles.push(handle);
     }
     if (dataEnd !== filter.offset || this.handles.length !== props.dataBlocks) {
@@ -218,6 +218,16 @@ export class SSTableReader {
   /** Where data block i is in the file (payload; the trailer follows). */
   blockHandle(i: number): BlockHandle {
     return { ...this.handles[i] };
+  }
+
+  /** On leaving data block i (SSTableIterator, and TableScanner in compactions): its last key must be its index key, else STORAGE_CORRUPTION. */
+  checkBlockEnd(i: number, lastKey: string): void {
+    if (lastKey !== this.lastKeys[i]) throw corruption(`${this.blockName(i)} does not end with its index key`);
+  }
+
+  /** On entering data block i from block i - 1, whose last key was `previousKey`: its first key must be above it, else STORAGE_CORRUPTION. */
+  checkBlockStart(i: number, firstKey: string, previousKey: string): void {
+    if (!(firstKey > previousKey)) throw corruption(`${this.blockName(i)} overlaps the block before it`);
   }
 
   /** How errors name data block i, with where it starts so an operator can find it. */
@@ -357,7 +367,7 @@ class SSTableIterator implements InternalIterator {
 
   key(): string {
     if (!this.positioned) throw new Error('SSTableIterator: not valid');
-    if (this.currentKey === null) this.currentKey = this.entry.keyIsAscii() ? this.entry.key() : toSortKey(this.entry.key());
+    if (this.currentKey === null) this.currentKey = this.entry.sortKey();
     return this.currentKey;
   }
 
@@ -375,9 +385,9 @@ class SSTableIterator implements InternalIterator {
     }
     // Leaving a block: it must end with its index key, and the next one start above it.
     const lastKey = this.key();
-    if (lastKey !== this.reader.blockLastKeys[this.blockIndex]) throw corruption(`${this.reader.blockName(this.blockIndex)} does not end with its index key`);
+    this.reader.checkBlockEnd(this.blockIndex, lastKey);
     this.enterBlock(this.blockIndex + 1);
-    if (this.positioned && !(this.key() > lastKey)) throw corruption(`${this.reader.blockName(this.blockIndex)} overlaps the block before it`);
+    if (this.positioned) this.reader.checkBlockStart(this.blockIndex, this.key(), lastKey);
   }
 
   private enterBlock(blockIndex: number): void {

@@ -23,7 +23,6 @@
 import type { FileHandleCache } from '../cache/fileHandleCache.js';
 import { corruption } from '../errors.js';
 import type { ByteIterator } from '../iterator.js';
-import { toSortKey } from '../keyOrder.js';
 import { BlockIterator } from './blockIterator.js';
 import { BLOCK_TRAILER_SIZE, BlockKind, verifyBlock } from './format.js';
 import type { SSTableReader } from './reader.js';
@@ -73,11 +72,11 @@ export class TableScanner implements ByteIterator {
     }
     // Leaving a block: it must end with its index key, and the next one start above it.
     const reader = this.reader;
-    const lastKey = this.sortKey();
-    if (lastKey !== reader.blockLastKeys[this.blockIndex]) throw corruption(`${reader.blockName(this.blockIndex)} does not end with its index key`);
+    const lastKey = this.entry.sortKey();
+    reader.checkBlockEnd(this.blockIndex, lastKey);
     if (this.blockIndex + 1 < reader.blockCount) {
       this.enterBlock(this.blockIndex + 1);
-      if (!(this.sortKey() > lastKey)) throw corruption(`${reader.blockName(this.blockIndex)} overlaps the block before it`);
+      reader.checkBlockStart(this.blockIndex, this.entry.sortKey(), lastKey);
     } else {
       this.enterFile(this.fileIndex + 1);
     }
@@ -149,10 +148,5 @@ export class TableScanner implements ByteIterator {
     if (n !== length) throw corruption(`${reader.path}: truncated (wanted ${length} bytes at ${offset}, got ${n})`);
     this.chunkStart = offset;
     this.chunkLength = length;
-  }
-
-  /** The current key as a sort key (decoded: only at block boundaries). */
-  private sortKey(): string {
-    return this.entry.keyIsAscii() ? this.entry.key() : toSortKey(this.entry.key());
   }
 }
