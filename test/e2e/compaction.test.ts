@@ -7,22 +7,13 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { LevelInfo } from '../../src/storage/store.js';
 import { useTempDirs } from '../support/tempDirs.js';
 import { type CliRun, type Envelope, init, logLines, replyTo, request, runCli } from './cli.js';
 import { type Body, killLiveNodes, NodeProcess, scanAll, setPlan, withNode } from './nodeProcess.js';
 
 const freshDir = useTempDirs('e2e-compaction');
 afterEach(killLiveNodes);
-
-type LevelInfo = {
-  level: number;
-  sstables: number;
-  total_bytes: number;
-  sorted: boolean;
-  max_bytes: number;
-  score: number;
-  files?: Array<{ file: string; smallest: string; largest: string; size_bytes: number; entries: number }>;
-};
 
 const MANUAL = ['--compaction', 'manual'];
 const put = (msgId: number, key: string, value: unknown): Envelope => request(msgId, 'memtable_put', { key, value });
