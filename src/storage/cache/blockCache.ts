@@ -118,12 +118,18 @@ export class BlockCache {
    * buffer's contents are garbage.
    */
   takeSlot(length: number): BlockSlot {
-    const spare = this.spare.at(-1);
+    // Any spare that fits, not just the newest: blocks cut at 4 KiB differ by an entry, so one a shade too
+    // small on top would otherwise send every read to a fresh buffer while the spares that fit wait under it.
     // Not one more than twice the size: the slot would be charged for the room it wastes (it stays spare for the next).
-    if (spare !== undefined && spare.buffer.length >= length && spare.buffer.length <= 2 * length) {
-      this.spare.pop();
-      this.recycledCount++;
-      return spare;
+    const spares = this.spare;
+    for (let i = spares.length - 1; i >= 0; i--) {
+      const spare = spares[i];
+      if (spare.buffer.length >= length && spare.buffer.length <= 2 * length) {
+        spares[i] = spares[spares.length - 1];
+        spares.pop();
+        this.recycledCount++;
+        return spare;
+      }
     }
     return new BlockSlot(Buffer.allocUnsafeSlow(Math.ceil(length / BUFFER_GRANULE) * BUFFER_GRANULE));
   }
@@ -154,7 +160,16 @@ export class BlockCache {
     this.unlink(slot);
     this.charged -= slot.buffer.length;
     this.count--;
-    if (!slot.lent && this.spare.length < MAX_SPARE && slot.buffer.length <= MAX_SPARE_BYTES) this.spare.push(slot);
+    if (slot.lent || slot.buffer.length > MAX_SPARE_BYTES) return;
+    const spares = this.spare;
+    if (spares.length < MAX_SPARE) {
+      spares.push(slot);
+      return;
+    }
+    // Full: keep the larger buffer, which fits more of the blocks to come (all of them, once spares are the largest size).
+    let smallest = 0;
+    for (let i = 1; i < spares.length; i++) if (spares[i].buffer.length < spares[smallest].buffer.length) smallest = i;
+    if (spares[smallest].buffer.length < slot.buffer.length) spares[smallest] = slot;
   }
 
   private unlink(slot: BlockSlot): void {

@@ -83,4 +83,37 @@ describe('BlockCache', () => {
     cache.takeSlot(4100); // the spare stayed for a block it fits
     expect(cache.recycled).toBe(recycled + 1);
   });
+
+  it('hands out any spare that fits, not only the one evicted last', () => {
+    // Blocks cut at 4 KiB differ by an entry: a spare a shade too small on top must not send a read to a fresh buffer.
+    const cache = new BlockCache(2 * 4352);
+    const owner = cache.newOwner(8);
+    const read = (index: number, bytes: number) => {
+      const slot = cache.takeSlot(bytes);
+      cache.insert(owner, index, slot, false);
+      return slot.buffer;
+    };
+    const large = read(0, 4300);
+    read(1, 4100);
+    read(2, 4100); // evicts block 0: the large buffer is spare
+    read(3, 5000); // evicts blocks 1 and 2: two small buffers are spare, above the large one
+    const recycled = cache.recycled;
+    expect(cache.takeSlot(4300).buffer).toBe(large);
+    expect(cache.recycled).toBe(recycled + 1);
+  });
+
+  it('recycles nearly every miss of a full cache whose blocks vary in size', () => {
+    const cache = new BlockCache(64 * 4352);
+    const owner = cache.newOwner(1000);
+    let seed = 1;
+    const nextSize = () => {
+      seed = (seed * 48271) % 2147483647;
+      return 4101 + (seed % 250); // a 4 KiB block and a trailer, plus the part of an entry that crossed the cut
+    };
+    // The first reads fill the cache with fresh buffers, and the spares settle on the larger size; after that a read is an eviction's (but when an insert evicted nothing to make room).
+    for (let i = 0; i < 500; i++) cache.insert(owner, i, cache.takeSlot(nextSize()), false);
+    const settled = cache.recycled;
+    for (let i = 500; i < 1000; i++) cache.insert(owner, i, cache.takeSlot(nextSize()), false);
+    expect(cache.recycled - settled).toBeGreaterThanOrEqual(495); // 452 when only the newest spare was tried
+  });
 });
