@@ -38,9 +38,9 @@ export class FileHandleCache {
     return this.open.size;
   }
 
-  /** Reads up to buffer.length bytes of `path` at `position`; returns how many were read. */
-  read(path: string, buffer: Uint8Array, position: number): number {
-    return this.fs.readSync(this.acquire(path), buffer, position);
+  /** Reads up to `length` bytes (default buffer.length) of `path` at `position`; returns how many were read. */
+  read(path: string, buffer: Uint8Array, position: number, length = buffer.length): number {
+    return this.fs.readSync(this.acquire(path), buffer, position, length);
   }
 
   /** The size of `path` in bytes. */

@@ -36,8 +36,8 @@ export interface FileSystem {
 
   // Synchronous: the request path.
   openReadSync(path: string): number;
-  /** Reads up to buffer.length bytes at `position`; returns how many were read. */
-  readSync(fd: number, buffer: Uint8Array, position: number): number;
+  /** Reads up to `length` bytes (default buffer.length) at `position` into the buffer's start; returns how many were read. */
+  readSync(fd: number, buffer: Uint8Array, position: number, length?: number): number;
   sizeSync(fd: number): number;
   /** Creates `path` for writing; fails if it exists. */
   openNewSync(path: string): number;
@@ -85,10 +85,10 @@ export const nodeFileSystem: FileSystem = {
   },
 
   openReadSync: (path) => fs.openSync(path, 'r'),
-  readSync(fd, buffer, position) {
+  readSync(fd, buffer, position, length = buffer.length) {
     let done = 0;
-    while (done < buffer.length) {
-      const n = fs.readSync(fd, buffer, done, buffer.length - done, position + done);
+    while (done < length) {
+      const n = fs.readSync(fd, buffer, done, length - done, position + done);
       if (n === 0) break;
       done += n;
     }

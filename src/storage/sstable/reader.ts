@@ -246,8 +246,7 @@ export class SSTableReader {
     let block = this.blocks.get(this.owner, i, lend);
     if (block === undefined) {
       // Into a recycled buffer when the cache has one: a fresh ArrayBuffer a read cost as much as the read.
-      // The buffer may be longer than the block: the read fills it, past the block into the next
-      // (a data block is never the file's last), and only the block's bytes are verified and used.
+      // The buffer may be longer than the block: the read fills its start, and the rest is garbage nobody reads.
       const slot = this.blocks.takeSlot(handle.size + BLOCK_TRAILER_SIZE);
       block = this.readAt(handle.offset, slot.buffer, handle.size + BLOCK_TRAILER_SIZE);
       this.reads++;
@@ -265,12 +264,12 @@ export class SSTableReader {
     return buf;
   }
 
-  /** Fills `buf` from the file at `position`, or at least its first `needed` bytes; returns it. */
+  /** Fills buf[0, needed) from the file at `position`; returns buf. */
   private readAt(position: number, buf: Buffer, needed = buf.length): Buffer {
     if (this.closed) throw new Error(`${this.path}: SSTableReader is closed`);
     let n: number;
     try {
-      n = this.files.read(this.path, buf, position);
+      n = this.files.read(this.path, buf, position, needed);
     } catch (error) {
       throw this.ioError(error);
     }

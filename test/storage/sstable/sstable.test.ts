@@ -98,9 +98,9 @@ function memoryFileSystem() {
       fds.set(nextFd, p);
       return nextFd++;
     },
-    readSync(fd, buffer, position) {
+    readSync(fd, buffer, position, length = buffer.length) {
       const data = files.get(fds.get(fd) ?? unsupported()) ?? unsupported();
-      const n = Math.max(0, Math.min(buffer.length, data.length - position));
+      const n = Math.max(0, Math.min(length, data.length - position));
       buffer.set(data.subarray(position, position + n));
       return n;
     },
