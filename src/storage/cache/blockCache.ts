@@ -9,7 +9,7 @@
  * call (a scan's cursor): LevelDB pins a cache handle while a cursor holds a
  * block; a JavaScript cursor cannot say when it lets go, so a lent block is
  * never recycled and the garbage collector frees it once nobody holds it.
- * Before recycling, each block read cost a fresh ArrayBuffer (above Node's pool
+ * Before recycling, a 4 KiB read cost a fresh ArrayBuffer (above Node's pool
  * size) and as much again in allocation and page faults as the read itself.
  *
  * Invariants:
@@ -33,7 +33,7 @@
 /** --block-cache-bytes' default (RocksDB's; LevelDB's is 8 MiB). */
 export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 
-/** Buffers are allocated in multiples of this: blocks cut at the block size vary by an entry, so one recycled buffer fits the next. */
+/** Buffers are allocated in multiples of this: blocks cut at 4 KiB vary by an entry, so one recycled buffer fits the next. */
 const BUFFER_GRANULE = 128;
 /** Spare slots kept: a miss evicts about one block and takes one, so a few cover any burst. */
 const MAX_SPARE = 16;
@@ -118,7 +118,7 @@ export class BlockCache {
    * buffer's contents are garbage.
    */
   takeSlot(length: number): BlockSlot {
-    // Any spare that fits, not just the newest: blocks cut at the block size differ by an entry, so one a shade too
+    // Any spare that fits, not just the newest: blocks cut at 4 KiB differ by an entry, so one a shade too
     // small on top would otherwise send every read to a fresh buffer while the spares that fit wait under it.
     // Not one more than twice the size: the slot would be charged for the room it wastes (it stays spare for the next).
     const spares = this.spare;

@@ -56,14 +56,7 @@ const FOOTER_CHECKED_SIZE = 3 * BLOCK_HANDLE_SIZE + 4;
 export const FOOTER_SIZE = FOOTER_CHECKED_SIZE + 4 + MAGIC.length;
 /** Entries between restart points (full keys) in a block. */
 export const RESTART_INTERVAL = 16;
-/**
- * Data block payload target: 2 KiB, half LevelDB's 4 KiB. A get that misses
- * the block cache reads and verifies a whole block with a system call
- * (Node cannot map files, as LevelDB does); at half the size that costs
- * ~20% less a get at 1M keys, and a 100-entry scan no more within the noise
- * (docs/BENCHMARKS.md, seventh session).
- */
-export const DEFAULT_BLOCK_BYTES = 2048;
+export const DEFAULT_BLOCK_BYTES = 4096;
 /** The longest varint: 8 bytes hold 56 bits, enough for any safe integer. */
 export const MAX_VARINT_BYTES = 8;
 /** The largest block payload a handle can name (u32 size). */

@@ -62,7 +62,7 @@ export interface SSTableProperties {
 }
 
 export interface SSTableWriteOptions {
-  /** Target data block payload size; a block closes once it reaches this. Default DEFAULT_BLOCK_BYTES (2048). */
+  /** Target data block payload size; a block closes once it reaches this. Default 4096. */
   blockBytes?: number;
   /** Bloom filter bits a key. Default 10. */
   bloomBitsPerKey?: number;
