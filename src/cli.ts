@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { type StatelyInspection, startStatelyInspection } from './actors/inspection.js';
 import { runNodes } from './actors/runtime.js';
 import { type Config, ConfigError, HELP, type LoggedRunSettings, parseConfig } from './config.js';
+import { lowerV8HelperPriority } from './helperThreads.js';
 import { createLogger } from './logger.js';
 import { parseReplayLog, replay } from './replay.js';
 import { DataRootError, prepareDataRoot } from './storage/env/dataRoot.js';
@@ -96,8 +97,10 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
     process.stderr.write('memtable-node: reading Maelstrom JSON messages from stdin, one per line; start with {"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}} (Ctrl-D ends)\n');
   }
   const inspection = await startInspection(config, log);
-  // Short scavenges: the reply latency's tail (src/youngGeneration.ts).
+  // Short scavenges, and V8's helper threads behind the main thread for a core: the reply latency's tail
+  // (src/youngGeneration.ts, src/helperThreads.ts).
   capYoungGeneration();
+  lowerV8HelperPriority();
   log.info(
     { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles, block_cache_bytes: config.blockCacheBytes, compaction: config.compaction },
     'starting',
