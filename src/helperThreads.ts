@@ -9,9 +9,9 @@
  * Measured (docs/BENCHMARKS.md, seventh session): on 2 cores, V8's 4
  * helper threads used ~1.8 s of CPU over a 17 s paced run, and the main
  * thread waited for a core 1.2 s of it; with them at nice 10 the paced p99
- * fell from 4.4-7.4 ms to 3.8-4.5 ms, about what `--v8-pool-size=1` gives,
- * and in-memory end to end ran ~10% faster. A node started as `node
- * dist/cli.js` cannot pass --v8-pool-size, which Node reads at start-up.
+ * fell from 4.4-7.4 ms to 3.6-4.5 ms, about what `--v8-pool-size=1` gives,
+ * and end to end ran 2-10% faster. A node started as `node dist/cli.js`
+ * cannot pass --v8-pool-size, which Node reads at start-up.
  *
  * Which threads: on Linux nice is per thread, and setpriority(PRIO_PROCESS,
  * tid) renices one thread. Node creates V8's platform threads before
