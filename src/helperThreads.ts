@@ -37,9 +37,10 @@ const DEFAULT_V8_POOL_SIZE = 4;
  * returns their thread ids, empty when it did nothing. Best effort: a
  * refusal (a sandbox) leaves a thread as it was.
  */
-export function lowerV8HelperPriority(nice: number = HELPER_NICE, options = { execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS ?? '' }): number[] {
+export function lowerV8HelperPriority(nice: number = HELPER_NICE): number[] {
   if (process.platform !== 'linux') return [];
-  const poolSize = v8PoolSize([...options.execArgv, ...options.nodeOptions.split(/\s+/)]);
+  // The command line takes precedence over NODE_OPTIONS, so it comes last.
+  const poolSize = v8PoolSize([...(process.env.NODE_OPTIONS ?? '').split(/\s+/), ...process.execArgv]);
   if (poolSize === undefined) return [];
   let threads: number[];
   try {

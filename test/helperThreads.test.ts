@@ -22,15 +22,23 @@ const threads = readdirSync('/proc/self/task').map(Number).sort((a, b) => a - b)
 process.stdout.write(JSON.stringify({ threads, reniced: reniced.map((tid) => tid - process.pid) }));
 `;
 
-async function threadsAfter(nodeArgs: string[]): Promise<{ threads: Array<[number, number]>; reniced: number[] }> {
-  const { stdout } = await promisify(execFile)(process.execPath, [...nodeArgs, '--input-type=module', '-e', SCRIPT]);
+async function threadsAfter(nodeArgs: readonly string[], nodeOptions = ''): Promise<{ threads: Array<[number, number]>; reniced: number[] }> {
+  const env = { ...process.env, NODE_OPTIONS: nodeOptions };
+  const { stdout } = await promisify(execFile)(process.execPath, [...nodeArgs, '--input-type=module', '-e', SCRIPT], { env });
   return JSON.parse(stdout) as { threads: Array<[number, number]>; reniced: number[] };
 }
 
 describe('lowerV8HelperPriority', () => {
   it.runIf(process.platform === 'linux')('renices V8 platform threads (scheduler + pool) and nothing else: not the main thread, not libuv pool', async () => {
-    for (const [args, poolSize] of [[[], 4], [['--v8-pool-size=2'], 2]] as const) {
-      const { threads, reniced } = await threadsAfter([...args]);
+    // The pool's size from the command line, else NODE_OPTIONS, else Node's default.
+    const cases = [
+      { args: [], nodeOptions: '', poolSize: 4 },
+      { args: ['--v8-pool-size=2'], nodeOptions: '', poolSize: 2 },
+      { args: [], nodeOptions: '--v8-pool-size=3', poolSize: 3 },
+      { args: ['--v8-pool-size=2'], nodeOptions: '--v8-pool-size=3', poolSize: 2 },
+    ];
+    for (const { args, nodeOptions, poolSize } of cases) {
+      const { threads, reniced } = await threadsAfter(args, nodeOptions);
       expect(reniced).toEqual(Array.from({ length: poolSize + 1 }, (_, i) => i + 1));
       const niceOf = new Map(threads);
       expect(niceOf.get(0)).toBe(0);
