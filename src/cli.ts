@@ -100,9 +100,9 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
   // Short scavenges, and V8's helper threads behind the main thread for a core: the reply latency's tail
   // (src/youngGeneration.ts, src/helperThreads.ts).
   capYoungGeneration();
-  lowerV8HelperPriority();
+  const helperThreads = lowerV8HelperPriority().length;
   log.info(
-    { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles, block_cache_bytes: config.blockCacheBytes, compaction: config.compaction },
+    { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles, block_cache_bytes: config.blockCacheBytes, compaction: config.compaction, v8_helper_threads_reniced: helperThreads },
     'starting',
   );
   const compactionRunner = workerRunner();

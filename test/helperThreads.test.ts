@@ -50,6 +50,21 @@ describe('lowerV8HelperPriority', () => {
     }
   });
 
+  it.runIf(process.platform === 'linux')('is what the CLI does at start-up, and its starting log line says how many threads it reniced', async () => {
+    const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+    const child = execFile(process.execPath, [cli], { env: { ...process.env, NODE_OPTIONS: '' } }); // Node's default pool: 4 workers and the scheduler
+    child.stdin!.end();
+    let stderr = '';
+    child.stderr!.on('data', (chunk: string) => (stderr += chunk));
+    await new Promise((resolve) => child.on('close', resolve));
+    const starting = stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string; v8_helper_threads_reniced?: number })
+      .find((line) => line.msg === 'starting');
+    expect(starting?.v8_helper_threads_reniced).toBe(5);
+  });
+
   it('reads the pool size as Node does: the last --v8-pool-size wins, 0 or garbage is unknown', () => {
     expect(v8PoolSize([])).toBe(4);
     expect(v8PoolSize(['--v8-pool-size=2'])).toBe(2);
