@@ -72,8 +72,8 @@ export async function checkFolder(dir: string): Promise<FolderCheck> {
     check.manifestProblem = `${join(dir, CURRENT_FILE)}: missing, yet ${listing.manifests.join(', ')} present: a node would open the store as empty and remove every SSTable`;
     check.problems.push(check.manifestProblem);
   } else if (state && !state.legacy && !listing.manifests.includes(CURRENT_FILE)) {
-    // A node reads a lone MANIFEST without CURRENT as the live one (versionSet.ts): recoverable, but CURRENT is gone.
-    check.manifestProblem = `${join(dir, CURRENT_FILE)}: missing, yet ${state.manifestFile} present: a node reads it as the live MANIFEST (the only one); repair writes CURRENT again`;
+    // Without CURRENT a node reads the newest MANIFEST with a whole snapshot as the live one (versionSet.ts): recoverable, but CURRENT is gone.
+    check.manifestProblem = `${join(dir, CURRENT_FILE)}: missing, yet ${state.manifestFile} present: a node reads it as the live MANIFEST (the newest with a whole snapshot); repair writes CURRENT again`;
     check.problems.push(check.manifestProblem);
   } else if (state === null && listing.sstables.length > 0) {
     check.manifestProblem = `${join(dir, CURRENT_FILE)}: missing, yet ${listing.sstables.length} SSTables present: a node would open the store as empty and remove them`;

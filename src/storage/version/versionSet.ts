@@ -94,24 +94,29 @@ export async function readVersionState(fs: FileSystem, dir: string, caches?: Rea
 
 /**
  * No CURRENT and no legacy MANIFEST. CURRENT is written right after a new
- * MANIFEST and only ever replaced by rename, never removed, so a MANIFEST
- * without one is the first MANIFEST of a store a crash stopped before its
- * CURRENT (nothing it holds was installed, so the WAL still has every write
- * it covers), or a CURRENT lost to damage. Either way a lone MANIFEST that
- * holds a whole snapshot is the truth, and is read (the next edit writes a
- * new MANIFEST and CURRENT); one with no whole record was never written, so
- * the store is new. Several MANIFESTs and no CURRENT cannot be told apart:
- * opening as empty would drop every SSTable, so that is corruption (repair).
+ * MANIFEST and only ever replaced by rename, never removed, so a store
+ * without one is a store a crash stopped before any CURRENT was durable
+ * (nothing was ever installed, so nothing was deleted and the WAL still has
+ * every write), or one whose CURRENT damage took. Either way the newest
+ * MANIFEST that holds a whole snapshot is the truth, and is read (the next
+ * edit writes a new MANIFEST and CURRENT): MANIFESTs are numbered in the
+ * order they are started, each begins with a snapshot of the whole state,
+ * and one is appended to only once CURRENT durably names it, so an older
+ * one holds nothing a newer one lacks, and every file a newer one names was
+ * written before it and deleted by nobody since (deletion follows an
+ * install). One with no whole record was cut off while being started and
+ * never counted; with none left, the store is new.
  */
 async function readManifestWithoutCurrent(fs: FileSystem, dir: string): Promise<VersionState | null> {
-  const manifests = (await fs.readdir(dir)).filter((name) => parseManifestFileName(name) !== undefined);
-  if (manifests.length === 0) return null;
-  if (manifests.length > 1) {
-    throw corruption(`${CURRENT_FILE} is missing and ${manifests.sort().join(', ')} are present: which is live cannot be told (memtable-node repair rebuilds it)`);
+  const newestFirst = (await fs.readdir(dir))
+    .map((name) => ({ name, number: parseManifestFileName(name) }))
+    .filter((manifest): manifest is { name: string; number: number } => manifest.number !== undefined)
+    .sort((a, b) => b.number - a.number);
+  for (const { name } of newestFirst) {
+    const bytes = await readFileIfExists(fs, join(dir, name));
+    if (bytes !== null && decodeManifest(bytes, name).records.length > 0) return readManifestFile(fs, dir, name);
   }
-  const bytes = await readFileIfExists(fs, join(dir, manifests[0]));
-  if (bytes === null || decodeManifest(bytes, manifests[0]).records.length === 0) return null;
-  return readManifestFile(fs, dir, manifests[0]);
+  return null;
 }
 
 async function readManifestFile(fs: FileSystem, dir: string, name: string): Promise<VersionState> {

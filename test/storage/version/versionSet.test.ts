@@ -185,7 +185,7 @@ describe('VersionSet', () => {
     await expect(readVersionState(nodeFileSystem, dir)).rejects.toMatchObject({ code: 'STORAGE_CORRUPTION', message: expect.stringMatching(/MANIFEST-000004, which does not exist/) });
   });
 
-  it('without CURRENT, reads a lone MANIFEST (a crash cut off its CURRENT, or damage took it), and refuses to guess among several', async () => {
+  it('without CURRENT, reads the newest MANIFEST that holds a whole snapshot (a crash cut off its CURRENT, or damage took it)', async () => {
     const dir = freshDir();
     const { versions } = await VersionSet.open(nodeFileSystem, dir);
     const file = meta(versions.newFileNumber(), 'a', 'm');
@@ -196,13 +196,26 @@ describe('VersionSet', () => {
     expect(lone).toMatchObject({ manifestFile: 'MANIFEST-000001', minLiveWal: 3 });
     expect(lone!.version.levels[0].map(({ number }) => number)).toEqual([file.number]);
 
-    // A second MANIFEST: which one is live cannot be told, and opening as empty would drop every file.
-    writeFileSync(join(dir, 'MANIFEST-000002'), readFileSync(join(dir, 'MANIFEST-000001')));
-    await expect(readVersionState(nodeFileSystem, dir)).rejects.toMatchObject({ code: 'STORAGE_CORRUPTION', message: expect.stringContaining('CURRENT is missing') });
+    // The next edit starts MANIFEST-000002 (the older one's state and the edit); its CURRENT lost too, it is the one read.
+    const reopened = (await VersionSet.open(nodeFileSystem, dir)).versions;
+    const second = meta(reopened.newFileNumber(), 'n', 'z');
+    await reopened.logAndApply({ newFiles: [{ level: 0, file: second }], minLiveWal: 5 });
+    await reopened.close();
+    rmSync(join(dir, 'CURRENT'));
+    expect(readdirSync(dir).filter((name) => name.startsWith('MANIFEST-')).sort()).toEqual(['MANIFEST-000002']);
+    const newest = await readVersionState(nodeFileSystem, dir);
+    expect(newest).toMatchObject({ manifestFile: 'MANIFEST-000002', minLiveWal: 5 });
+    expect(newest!.version.levels[0].map(({ number }) => number).sort()).toEqual([file.number, second.number].sort());
 
-    // A lone MANIFEST with no whole record was never written: a new store.
-    rmSync(join(dir, 'MANIFEST-000002'));
-    writeFileSync(join(dir, 'MANIFEST-000001'), readFileSync(join(dir, 'MANIFEST-000001')).subarray(0, 5));
+    // The older one left beside it (its unlink lost): still the newest is read.
+    writeFileSync(join(dir, 'MANIFEST-000001'), encodeManifestRecord(ManifestRecordKind.Snapshot, { newFiles: [{ level: 0, file }], minLiveWal: 3, nextFileNumber: file.number + 1 }));
+    expect(await readVersionState(nodeFileSystem, dir)).toMatchObject({ manifestFile: 'MANIFEST-000002', minLiveWal: 5 });
+    // A newest one cut off inside its snapshot was never counted: the one before it is read.
+    writeFileSync(join(dir, 'MANIFEST-000003'), readFileSync(join(dir, 'MANIFEST-000002')).subarray(0, 5));
+    expect(await readVersionState(nodeFileSystem, dir)).toMatchObject({ manifestFile: 'MANIFEST-000002', minLiveWal: 5 });
+
+    // None with a whole record: a new store.
+    for (const name of ['MANIFEST-000001', 'MANIFEST-000002']) writeFileSync(join(dir, name), readFileSync(join(dir, name)).subarray(0, 5));
     expect(await readVersionState(nodeFileSystem, dir)).toBeNull();
   });
 
