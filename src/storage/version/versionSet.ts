@@ -32,7 +32,7 @@ import { newReaderCaches, type ReaderCaches, SSTableReader } from '../sstable/re
 import { fileMetadataFromProperties, type FileMetadata } from './fileMetadata.js';
 import { CURRENT_FILE, LEGACY_MANIFEST_FILE, manifestFileName, parseManifestFileName, parseSSTableFileName } from './fileNames.js';
 import { readLegacyManifest } from './legacyManifest.js';
-import { decodeManifest, encodeManifestRecord, ManifestRecordKind, ManifestWriter, readCurrent, writeCurrent } from './manifest.js';
+import { type DecodedManifest, decodeManifest, encodeManifestRecord, ManifestRecordKind, ManifestWriter, readCurrent, writeCurrent } from './manifest.js';
 import { Version, type VersionEdit } from './version.js';
 
 /** A MANIFEST past this many bytes is replaced by a fresh snapshot at the next edit. */
@@ -114,7 +114,8 @@ async function readManifestWithoutCurrent(fs: FileSystem, dir: string): Promise<
     .sort((a, b) => b.number - a.number);
   for (const { name } of newestFirst) {
     const bytes = await readFileIfExists(fs, join(dir, name));
-    if (bytes !== null && decodeManifest(bytes, name).records.length > 0) return readManifestFile(fs, dir, name);
+    const decoded = bytes === null ? null : decodeManifest(bytes, name);
+    if (decoded !== null && decoded.records.length > 0) return stateOfManifest(name, decoded);
   }
   return null;
 }
@@ -122,7 +123,11 @@ async function readManifestWithoutCurrent(fs: FileSystem, dir: string): Promise<
 async function readManifestFile(fs: FileSystem, dir: string, name: string): Promise<VersionState> {
   const bytes = await readFileIfExists(fs, join(dir, name));
   if (bytes === null) throw corruption(`CURRENT names ${name}, which does not exist`);
-  const decoded = decodeManifest(bytes, name);
+  return stateOfManifest(name, decodeManifest(bytes, name));
+}
+
+/** The state MANIFEST `name`'s records give; STORAGE_CORRUPTION if it has none or they do not apply. */
+function stateOfManifest(name: string, decoded: DecodedManifest): VersionState {
   if (decoded.records.length === 0) throw corruption(`${name}: no snapshot record`);
   // Edits fold into one map and one Version is built at the end (LevelDB's VersionSet::Builder):
   // replay costs O(edits + files), not O(edits × files).
