@@ -32,7 +32,7 @@ import type { FileSystem } from '../env/fileSystem.js';
 import { StorageError } from '../errors.js';
 import { toSortKey } from '../keyOrder.js';
 import { ByteMergeIterator } from '../mergeIterator.js';
-import { type ReaderCaches, SSTableReader } from '../sstable/reader.js';
+import { BLOCK_SLOT_BYTES, type ReaderCaches, SSTableReader } from '../sstable/reader.js';
 import { TableScanner } from '../sstable/tableScanner.js';
 import { writeSSTableBytes } from '../sstable/writer.js';
 import { type FileMetadata, NUM_LEVELS, totalBytes } from '../version/fileMetadata.js';
@@ -131,7 +131,7 @@ export function compactionJob(version: Version, compaction: Compaction, options:
 export async function runCompactionJob(fs: FileSystem, job: CompactionJob, caches?: ReaderCaches): Promise<CompactionJobResult> {
   assertJob(job);
   // The readers only read their files' index, filter and properties: data blocks go through the scanners, never the block cache.
-  const readerCaches = { files: caches?.files ?? new FileHandleCache(fs, JOB_MAX_OPEN_FILES), blocks: new BlockCache(0) };
+  const readerCaches = { files: caches?.files ?? new FileHandleCache(fs, JOB_MAX_OPEN_FILES), blocks: new BlockCache(0, BLOCK_SLOT_BYTES) };
   const readers = new Map<string, SSTableReader>();
   const created: string[] = [];
   try {

@@ -33,6 +33,7 @@ import {
   BlockKind,
   type Cursor,
   decodeFooter,
+  DEFAULT_BLOCK_BYTES,
   EntryKind,
   FOOTER_SIZE,
   readVarint,
@@ -62,8 +63,14 @@ export interface ReaderCaches {
   blocks: BlockCache;
 }
 
+/**
+ * The block cache's slot size: a data block cut at DEFAULT_BLOCK_BYTES, its last entry of up to 251 bytes
+ * over the cut, and its trailer. A larger block gets a buffer of its own; larger slots would cache fewer blocks.
+ */
+export const BLOCK_SLOT_BYTES = DEFAULT_BLOCK_BYTES + 256;
+
 export function newReaderCaches(fs: FileSystem, maxOpenFiles = DEFAULT_MAX_OPEN_FILES, blockCacheBytes = DEFAULT_BLOCK_CACHE_BYTES): ReaderCaches {
-  return { files: new FileHandleCache(fs, maxOpenFiles), blocks: new BlockCache(blockCacheBytes) };
+  return { files: new FileHandleCache(fs, maxOpenFiles), blocks: new BlockCache(blockCacheBytes, BLOCK_SLOT_BYTES) };
 }
 
 export class SSTableReader {
@@ -172,8 +179,8 @@ export class SSTableReader {
     if (!this.filter.mayContainHash(key.hash)) return undefined;
     const blockIndex = this.lastKeyIndex.lowerBound(key.sortKey);
     if (blockIndex === this.lastKeys.length) return undefined;
-    // Not lent: the block is dropped before this returns (BlockCache invariant 3).
-    const entry = this.bindBlock(blockIndex, this.lookup, false);
+    // In place: the cursor is done with the block before this returns (BlockCache invariant 3).
+    const entry = this.bindBlock(blockIndex, this.lookup);
     entry.seekGE(key.bytes, key.length);
     if (!entry.valid() || entry.compareKey(key.bytes, key.length) !== 0) return undefined;
     return entry.isTombstone() ? TOMBSTONE : entry.value();
@@ -235,26 +242,45 @@ export class SSTableReader {
     return `${this.path}: data block ${i} at byte ${this.handles[i].offset}`;
   }
 
-  /** Binds `cursor`, which may hold the block for as long as it likes, to data block i: its bytes from the block cache, or one positioned read. For SSTableIterator. */
-  readBlock(i: number, cursor: BlockIterator): BlockIterator {
-    return this.bindBlock(i, cursor, true);
+  /**
+   * Binds `cursor` to a copy of data block i in `into`, or in a larger
+   * buffer when it is too small: returns the buffer used, for the next
+   * call. For a holder that keeps the block past the call (SSTableIterator):
+   * a cached block's slot is written over once the block is evicted
+   * (BlockCache invariant 3).
+   */
+  copyBlock(i: number, cursor: BlockIterator, into: Buffer): Buffer {
+    const size = this.handles[i].size;
+    const block = this.blockBytes(i);
+    // An eighth to spare, so the next block, a shade larger, fits too.
+    const copy = into.length >= size ? into : Buffer.allocUnsafeSlow(size + (size >>> 3));
+    block.copy(copy, 0, 0, size);
+    return cursor.reset(copy, size, this, i).block;
   }
 
-  /** readBlock; `lend` false promises the block is dropped before the caller returns (BlockCache.get). */
-  private bindBlock(i: number, cursor: BlockIterator, lend: boolean): BlockIterator {
-    const handle = this.handles[i];
-    let block = this.blocks.get(this.owner, i, lend);
-    if (block === undefined) {
-      // Into a recycled buffer when the cache has one: a fresh ArrayBuffer a read cost as much as the read.
-      // The buffer may be longer than the block: the read fills its start, and the rest is garbage nobody reads.
-      const slot = this.blocks.takeSlot(handle.size + BLOCK_TRAILER_SIZE);
-      block = this.readAt(handle.offset, slot.buffer, handle.size + BLOCK_TRAILER_SIZE);
-      this.reads++;
-      verifyBlock(block, handle.size, BlockKind.Data, this, i);
-      this.blocks.insert(this.owner, i, slot, lend);
-    }
+  /** Binds `cursor` to data block i where it is cached: the cursor must be done with it before the next block read. */
+  private bindBlock(i: number, cursor: BlockIterator): BlockIterator {
     // The reader names its blocks (blockName) only if the cursor throws.
-    return cursor.reset(block, handle.size, this, i);
+    return cursor.reset(this.blockBytes(i), this.handles[i].size, this, i);
+  }
+
+  /** Data block i and its trailer, verified, from the block cache or one positioned read; valid until the next read (BlockCache invariant 3). */
+  private blockBytes(i: number): Buffer {
+    const cached = this.blocks.get(this.owner, i);
+    if (cached !== undefined) return cached;
+    const handle = this.handles[i];
+    // The slot's buffer may be longer than the block: the read fills its start, and the rest is garbage nobody reads.
+    const slot = this.blocks.takeSlot(handle.size + BLOCK_TRAILER_SIZE);
+    try {
+      this.readAt(handle.offset, slot.buffer, handle.size + BLOCK_TRAILER_SIZE);
+      this.reads++;
+      verifyBlock(slot.buffer, handle.size, BlockKind.Data, this, i);
+    } catch (error) {
+      this.blocks.giveBack(slot);
+      throw error;
+    }
+    this.blocks.insert(this.owner, i, slot);
+    return slot.buffer;
   }
 
   /** Reads and verifies the meta block at `handle`: payload, then trailer. */
@@ -338,6 +364,8 @@ let lastKeyBytes = Buffer.alloc(0);
 class SSTableIterator implements InternalIterator {
   private blockIndex = 0;
   private readonly entry = new BlockIterator();
+  /** The current block's bytes, copied out of the block cache (SSTableReader.copyBlock); reused from block to block. */
+  private blockCopy: Buffer = NO_BYTES;
   private positioned = false;
   private currentKey: string | null = null;
 
@@ -405,6 +433,8 @@ class SSTableIterator implements InternalIterator {
     this.positioned = false;
     this.blockIndex = blockIndex;
     this.currentKey = null;
-    this.reader.readBlock(blockIndex, this.entry);
+    this.blockCopy = this.reader.copyBlock(blockIndex, this.entry, this.blockCopy);
   }
 }
+
+const NO_BYTES = Buffer.alloc(0);

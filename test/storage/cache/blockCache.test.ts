@@ -3,6 +3,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BlockCache } from '../../../src/storage/cache/blockCache.js';
 
+/** A small slot, so the random sizes land on both sides of it. */
+const SLOT = 200;
+
 describe('BlockCache', () => {
   it('keeps the most recently used blocks within its budget (property)', () => {
     const op = fc.oneof(
@@ -11,109 +14,147 @@ describe('BlockCache', () => {
     );
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 1000 }), fc.array(op, { maxLength: 60 }), (capacity, ops) => {
-        const cache = new BlockCache(capacity);
+        const cache = new BlockCache(capacity, SLOT);
         const owners = [cache.newOwner(6), cache.newOwner(6), cache.newOwner(6)];
         /** [owner, index, block, charge], least recently used first. */
         let model: Array<[number, number, Buffer, number]> = [];
         ops.forEach((o) => {
           const at = model.findIndex(([owner, index]) => owner === o.owner && index === o.index);
           if (o.kind === 'get') {
-            expect(cache.get(owners[o.owner], o.index, true)).toBe(at === -1 ? undefined : model[at][2]);
+            expect(cache.get(owners[o.owner], o.index)).toBe(at === -1 ? undefined : model[at][2]);
             if (at !== -1) model.push(...model.splice(at, 1));
             return;
           }
-          // Lent, so no slot is recycled and each block keeps its own buffer; recycling has its own test.
+          // A taken arena slot may have been the oldest block's: the model drops it first.
           const slot = cache.takeSlot(o.bytes);
           expect(slot.buffer.length).toBeGreaterThanOrEqual(o.bytes);
-          cache.insert(owners[o.owner], o.index, slot, true);
-          if (at !== -1) model.splice(at, 1);
-          model.push([o.owner, o.index, slot.buffer, slot.buffer.length]);
+          if (slot.inArena) {
+            const gone = model.findIndex(([, , block]) => block === slot.buffer);
+            if (gone !== -1) {
+              expect(model.slice(0, gone).every(([, , block]) => block.length !== SLOT)).toBe(true); // the oldest in a slot
+              model.splice(gone, 1);
+            }
+          }
+          cache.insert(owners[o.owner], o.index, slot);
+          const replaced = model.findIndex(([owner, index]) => owner === o.owner && index === o.index);
+          if (replaced !== -1) model.splice(replaced, 1);
+          model.push([o.owner, o.index, slot.buffer, slot.inArena ? SLOT : slot.buffer.length]);
           let total = model.reduce((sum, [, , , charge]) => sum + charge, 0);
           while (total > capacity && model.length > 1) total -= model.shift()![3];
           expect(cache.chargedBytes).toBe(total);
           expect(cache.size).toBe(model.length);
         });
-        for (const [owner, index, block] of model) expect(cache.get(owners[owner], index, true)).toBe(block);
+        for (const [owner, index, block] of model) expect(cache.get(owners[owner], index)).toBe(block);
       }),
     );
   });
 
   it('keeps owners apart and refuses blocks past an owner', () => {
-    const cache = new BlockCache(1000);
+    const cache = new BlockCache(1000, 100);
     const a = cache.newOwner(4);
     const b = cache.newOwner(4);
     const slot = cache.takeSlot(10);
-    cache.insert(a, 3, slot, true);
-    expect(cache.get(b, 3, true)).toBeUndefined();
-    expect(cache.get(a, 3, true)).toBe(slot.buffer);
-    expect(() => cache.get(a, 4, true)).toThrow(RangeError);
-    expect(() => cache.insert(a, -1, cache.takeSlot(10), true)).toThrow(RangeError);
-    expect(() => cache.insert(b, 0, slot, true)).toThrow(/cached already/);
-    expect(() => new BlockCache(-1)).toThrow(RangeError);
+    cache.insert(a, 3, slot);
+    expect(cache.get(b, 3)).toBeUndefined();
+    expect(cache.get(a, 3)).toBe(slot.buffer);
+    expect(() => cache.get(a, 4)).toThrow(RangeError);
+    expect(() => cache.insert(a, -1, cache.takeSlot(10))).toThrow(RangeError);
+    expect(() => cache.insert(b, 0, slot)).toThrow(/cached already/);
+    expect(() => cache.giveBack(slot)).toThrow(/cached/);
+    expect(() => new BlockCache(-1, 100)).toThrow(RangeError);
   });
 
-  it('recycles an evicted block that was never lent, and never one that was', () => {
-    const cache = new BlockCache(2 * 4224);
+  it('reads into arena slots: a free one, else a new one, else the least recently used block in one', () => {
+    const cache = new BlockCache(3 * 4352 + 100, 4352);
     const owner = cache.newOwner(8);
-    const read = (index: number, lend: boolean) => {
-      const slot = cache.takeSlot(4100);
-      cache.insert(owner, index, slot, lend);
+    const read = (index: number, bytes = 4200) => {
+      const slot = cache.takeSlot(bytes);
+      cache.insert(owner, index, slot);
       return slot.buffer;
     };
-    const kept = read(0, false);
-    const lent = read(1, true);
-    expect(kept.length).toBeGreaterThanOrEqual(4100);
-    read(2, false); // evicts block 0, never lent: its buffer is the next one handed out
-    expect(cache.takeSlot(4100).buffer).toBe(kept);
+    const first = [read(0), read(1), read(2)];
+    expect(first.map((b) => b.length)).toEqual([4352, 4352, 4352]);
+    expect(new Set(first.map((b) => b.buffer)).size).toBe(1); // one arena
+    expect(cache.recycled).toBe(0);
+    expect(cache.chargedBytes).toBe(3 * 4352);
+    // The arena is used up: block 0, the oldest, gives up its slot before the read.
+    expect(read(3)).toBe(first[0]);
+    expect(cache.get(owner, 0)).toBeUndefined();
     expect(cache.recycled).toBe(1);
-    const lentSince = cache.get(owner, 2, true); // lent now, though read for a lookup
-    read(3, false); // evicts block 1, lent
-    read(4, false); // evicts block 2, lent since
-    expect(cache.get(owner, 1, false)).toBeUndefined();
-    expect(cache.get(owner, 2, false)).toBeUndefined();
-    for (const buffer of [cache.takeSlot(4100).buffer, cache.takeSlot(4100).buffer]) expect([lent, lentSince]).not.toContain(buffer);
-    expect(cache.recycled).toBe(1);
-    // A spare far larger than the block asked for is not handed out (it would be charged for the waste).
-    read(5, false);
-    read(6, false);
-    read(7, false); // evicts block 5, never lent: spare
+    cache.get(owner, 1); // block 2 is the oldest now
+    expect(read(4)).toBe(first[2]);
+    // A read that fails gives its slot back, and the next read takes it.
+    const failed = cache.takeSlot(4200);
+    expect(cache.get(owner, 3)).toBeUndefined(); // block 3 was the oldest
+    cache.giveBack(failed);
+    expect(read(5)).toBe(failed.buffer);
+    expect(cache.size).toBe(3);
+    expect(cache.chargedBytes).toBe(3 * 4352);
+  });
+
+  it('gives a block too large for a slot a buffer of its own, charged its length, and recycles it for a later large block', () => {
+    const cache = new BlockCache(2 * 4352 + 10000, 4352);
+    const owner = cache.newOwner(8);
+    const large = cache.takeSlot(9000);
+    expect(large.buffer.length).toBeGreaterThanOrEqual(9000);
+    expect(large.buffer.length).toBeLessThan(9000 + 128);
+    cache.insert(owner, 0, large);
+    expect(cache.chargedBytes).toBe(large.buffer.length);
+    for (let i = 1; i <= 3; i++) cache.insert(owner, i, cache.takeSlot(4000)); // the third slot block evicts the large one
+    expect(cache.get(owner, 0)).toBeUndefined();
     const recycled = cache.recycled;
-    expect(cache.takeSlot(1000).buffer.length).toBeLessThan(2000);
-    expect(cache.recycled).toBe(recycled);
-    cache.takeSlot(4100); // the spare stayed for a block it fits
+    expect(cache.takeSlot(6000).buffer).toBe(large.buffer); // fits, and not twice the size
     expect(cache.recycled).toBe(recycled + 1);
+  });
+
+  it('with a budget under a slot, still reads every block into a buffer of its own', () => {
+    const cache = new BlockCache(1000, 4352);
+    const owner = cache.newOwner(2);
+    const slot = cache.takeSlot(200);
+    expect(slot.inArena).toBe(false);
+    cache.insert(owner, 0, slot);
+    expect(cache.get(owner, 0)).toBe(slot.buffer);
+    expect(() => new BlockCache(100, 0)).toThrow(RangeError);
   });
 
   it('hands out any spare that fits, not only the one evicted last', () => {
-    // Blocks cut at 4 KiB differ by an entry: a spare a shade too small on top must not send a read to a fresh buffer.
-    const cache = new BlockCache(2 * 4352);
+    // Blocks of large values differ by an entry: a spare a shade too small on top must not send a read to a fresh buffer.
+    const cache = new BlockCache(2 * 9216, 4352);
     const owner = cache.newOwner(8);
     const read = (index: number, bytes: number) => {
       const slot = cache.takeSlot(bytes);
-      cache.insert(owner, index, slot, false);
+      cache.insert(owner, index, slot);
       return slot.buffer;
     };
-    const large = read(0, 4300);
-    read(1, 4100);
-    read(2, 4100); // evicts block 0: the large buffer is spare
-    read(3, 5000); // evicts blocks 1 and 2: two small buffers are spare, above the large one
+    const large = read(0, 8600);
+    read(1, 8200);
+    read(2, 8200); // evicts block 0: the large buffer is spare
+    read(3, 9000); // evicts blocks 1 and 2: two small buffers are spare, above the large one
     const recycled = cache.recycled;
-    expect(cache.takeSlot(4300).buffer).toBe(large);
+    expect(cache.takeSlot(8600).buffer).toBe(large);
     expect(cache.recycled).toBe(recycled + 1);
   });
 
-  it('recycles nearly every miss of a full cache whose blocks vary in size', () => {
-    const cache = new BlockCache(64 * 4352);
+  it('once full, reads every miss into a slot it had: no buffer is allocated', () => {
+    const cache = new BlockCache(64 * 4352, 4352);
     const owner = cache.newOwner(1000);
     let seed = 1;
     const nextSize = () => {
       seed = (seed * 48271) % 2147483647;
       return 4101 + (seed % 250); // a 4 KiB block and a trailer, plus the part of an entry that crossed the cut
     };
-    // The first reads fill the cache with fresh buffers, and the spares settle on the larger size; after that a read is an eviction's (but when an insert evicted nothing to make room).
-    for (let i = 0; i < 500; i++) cache.insert(owner, i, cache.takeSlot(nextSize()), false);
-    const settled = cache.recycled;
-    for (let i = 500; i < 1000; i++) cache.insert(owner, i, cache.takeSlot(nextSize()), false);
-    expect(cache.recycled - settled).toBeGreaterThanOrEqual(495); // 452 when only the newest spare was tried
+    const buffers = new Set<Buffer>();
+    for (let i = 0; i < 64; i++) {
+      const slot = cache.takeSlot(nextSize());
+      buffers.add(slot.buffer);
+      cache.insert(owner, i, slot);
+    }
+    for (let i = 64; i < 1000; i++) {
+      const slot = cache.takeSlot(nextSize());
+      expect(buffers.has(slot.buffer)).toBe(true);
+      cache.insert(owner, i, slot);
+    }
+    expect(cache.recycled).toBe(1000 - 64);
+    expect(cache.size).toBe(64);
   });
 });

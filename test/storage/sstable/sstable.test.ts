@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlockCache } from '../../../src/storage/cache/blockCache.js';
+import { FileHandleCache } from '../../../src/storage/cache/fileHandleCache.js';
 import { crc32c, maskCrc } from '../../../src/storage/encoding/crc32c.js';
 import { type FileSystem, nodeFileSystem, type WritableFile } from '../../../src/storage/env/fileSystem.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from '../../../src/storage/iterator.js';
@@ -593,14 +595,14 @@ describe('SSTable disk reads', () => {
     expect(reader.get(last).diskReads).toBe(1);
   });
 
-  it('reads right when scans hold blocks while gets recycle the buffers of evicted ones', async () => {
-    // A budget of a few blocks, shared by two files: nearly every get evicts a block and reads
-    // into a recycled buffer, while two scans (one a file) hold their current blocks across the gets.
+  it('reads right when scans hold blocks while gets recycle the slots of evicted ones', async () => {
+    // A budget of four arena slots, shared by two files: nearly every get evicts a block and reads
+    // into its slot, while two scans (one a file) hold their current blocks across the gets.
     const entries: Entry[] = Array.from({ length: 3000 }, (_, i) => [`key${String(i).padStart(4, '0')}`, json(i)]);
     const m = memoryFileSystem();
     await writeSSTable(m.fs, 't', source(entries), { blockBytes: 256 });
     await writeSSTable(m.fs, 'u', source(entries.map(([key], i) => [key, json(-i)])), { blockBytes: 256 });
-    const caches = newReaderCaches(m.fs, 2, 4 * 512);
+    const caches = { files: new FileHandleCache(m.fs, 2), blocks: new BlockCache(4 * 512, 512) };
     const readers = [SSTableReader.open(m.fs, 't', caches), SSTableReader.open(m.fs, 'u', caches)];
     const scans = readers.map((reader) => reader.iterator());
     for (const it of scans) it.seekToFirst();
@@ -617,7 +619,7 @@ describe('SSTable disk reads', () => {
       }
     }
     for (const it of scans) expect(it.valid()).toBe(false);
-    expect(caches.blocks.recycled).toBeGreaterThan(4 * entries.length); // most gets missed and read into a recycled buffer
+    expect(caches.blocks.recycled).toBeGreaterThan(4 * entries.length); // most gets missed and read into a slot evicted for them
   });
 });
 
