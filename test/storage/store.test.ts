@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isLockFileName } from '../../src/storage/env/dirLock.js';
 import { nodeFileSystem } from '../../src/storage/env/fileSystem.js';
-import { newReaderCaches } from '../../src/storage/sstable/reader.js';
+import { BlockCache } from '../../src/storage/cache/blockCache.js';
+import { FileHandleCache } from '../../src/storage/cache/fileHandleCache.js';
 import { Store } from '../../src/storage/store.js';
 import { dropLocksAsIfCrashed } from '../support/crashLocks.js';
 import { gatedSyncs } from '../support/gatedSyncs.js';
@@ -63,8 +64,9 @@ describe('Store', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { maxLength: 120 }), async (ops) => {
         const dir = freshDir();
-        // Far fewer descriptors and blocks than SSTables: reads keep reopening files and rereading blocks.
-        const caches = newReaderCaches(nodeFileSystem, 2, 200);
+        // Far fewer descriptors and blocks than SSTables: reads keep reopening files and rereading blocks, into
+        // three 64-byte arena slots (small blocks) or buffers of their own (larger ones), while scans hold blocks.
+        const caches = { files: new FileHandleCache(nodeFileSystem, 2), blocks: new BlockCache(200, 64) };
         const { files: openFiles } = caches;
         const store = await Store.open({ dir, memtableMaxBytes: 160, maxImmutable: 3, caches });
         const model = new Map<string, string>();
