@@ -4,17 +4,18 @@
  * used evicted first: LevelDB's block cache. Each reader used to keep 64
  * blocks of its own, so memory grew with the number of SSTables.
  *
- * Where blocks live. The cache reserves its budget when it is made, as an
- * arena cut into slots of `slotBytes` (a data block as the writer cuts it,
- * with room for its last entry, and its trailer); a block read goes into a free slot, and an evicted
- * block's slot is free again at once. A block too large for a slot (one of
- * a large value) gets a buffer of its own, which is handed to a later large
- * read when evicted (a few are kept spare) or left to the garbage
- * collector. Why: in Node a buffer per block is an ArrayBuffer, allocated
- * a miss, and V8 counts its bytes as external memory; filling 32 MiB that
- * way made 8,000 of them and, mid-read, a mark-compact of the whole heap
- * (70-100 ms over the engine bench's 200 MB heap, measured). An arena's
- * pages become resident only as reads write them.
+ * Where blocks live. The cache reserves its budget as an arena (up to 64
+ * MiB when it is made, the rest as it fills) cut into slots of `slotBytes`
+ * (a data block as the writer cuts it, with room for its last entry, and
+ * its trailer); a block read goes into a free slot, and an evicted block's
+ * slot is free again at once. A block too large for a slot (one of a large
+ * value) gets a buffer of its own, which is handed to a later large read
+ * when evicted (a few are kept spare) or left to the garbage collector.
+ * Why: in Node a buffer per block is an ArrayBuffer, allocated a miss, and
+ * V8 counts its bytes as external memory; filling 32 MiB that way made
+ * 8,000 of them and, mid-read, a mark-compact of the whole heap (70-100 ms
+ * over the engine bench's 200 MB heap, measured). An arena's pages become
+ * resident only as reads write them.
  *
  * Nothing outside the cache keeps a cached block's bytes: a point lookup
  * reads them within the synchronous call that got them, and a scan's cursor
@@ -53,8 +54,12 @@ const BUFFER_GRANULE = 128;
 const MAX_SPARE = 16;
 /** Larger buffers (blocks of a huge value) are not kept spare: sixteen of them would be memory outside the budget. */
 const MAX_SPARE_BYTES = 64 * 1024;
-/** An arena is made of buffers of at most this many bytes (a Buffer has a maximum length). */
-const ARENA_CHUNK_BYTES = 256 * 1024 * 1024;
+/**
+ * The arena comes in chunks of at most this many bytes: the first when the cache is made (all of the
+ * default budget), each next one when the slots before it are used up, so a budget set far above what a
+ * process ever reads reserves no more than that.
+ */
+const ARENA_CHUNK_BYTES = 64 * 1024 * 1024;
 
 /** One reader's part of the cache: its cached blocks by index. */
 export interface CacheOwner {
@@ -82,9 +87,11 @@ export class BlockSlot {
 export class BlockCache {
   /** Bytes of an arena slot; blocks up to this size (payload and trailer) are read into one. */
   readonly slotBytes: number;
-  private readonly slotCount: number;
+  /** Slots the arena may have: the budget's, fewer if the memory for a chunk could not be had. */
+  private slotCount: number;
   private readonly arena: Buffer[] = [];
   private readonly slotsPerChunk: number;
+  private readonly allocateChunk: (bytes: number) => Buffer;
   private carved = 0;
   /** How many cached blocks are in arena slots. */
   private cachedInArena = 0;
@@ -96,20 +103,23 @@ export class BlockCache {
   private count = 0;
   private recycledCount = 0;
 
-  /** `slotBytes`: the arena's slot size, which the readers choose (BLOCK_SLOT_BYTES in sstable/reader.ts). */
+  /**
+   * `slotBytes`: the arena's slot size, which the readers choose (BLOCK_SLOT_BYTES in sstable/reader.ts).
+   * `arena`: for tests, the chunk size and the function that allocates a chunk.
+   */
   constructor(
     readonly capacityBytes: number,
     slotBytes: number,
+    arena: { chunkBytes?: number; allocate?: (bytes: number) => Buffer } = {},
   ) {
     if (!(Number.isSafeInteger(capacityBytes) && capacityBytes >= 0)) throw new RangeError(`capacityBytes must be a non-negative integer, got ${capacityBytes}`);
     if (!(Number.isSafeInteger(slotBytes) && slotBytes > 0)) throw new RangeError(`slotBytes must be a positive integer, got ${slotBytes}`);
     this.slotBytes = slotBytes;
     this.slotCount = Math.floor(capacityBytes / slotBytes);
-    this.slotsPerChunk = Math.max(1, Math.floor(ARENA_CHUNK_BYTES / slotBytes));
+    this.slotsPerChunk = Math.max(1, Math.floor((arena.chunkBytes ?? ARENA_CHUNK_BYTES) / slotBytes));
+    this.allocateChunk = arena.allocate ?? Buffer.allocUnsafeSlow;
     // Reserved now, while the heap is small: allocated later, the bytes would count towards a mark-compact of whatever heap the node has by then.
-    for (let left = this.slotCount; left > 0; left -= this.slotsPerChunk) {
-      this.arena.push(Buffer.allocUnsafeSlow(Math.min(left, this.slotsPerChunk) * slotBytes));
-    }
+    this.addChunk();
   }
 
   /** Bytes charged for the blocks held now. */
@@ -204,7 +214,7 @@ export class BlockCache {
       this.recycledCount++;
       return this.free.pop();
     }
-    if (this.carved < this.slotCount) {
+    if (this.carved < this.slotCount && (this.carved < this.arena.length * this.slotsPerChunk || this.addChunk())) {
       const chunk = this.arena[Math.floor(this.carved / this.slotsPerChunk)];
       const at = (this.carved % this.slotsPerChunk) * this.slotBytes;
       this.carved++;
@@ -218,6 +228,19 @@ export class BlockCache {
     this.evict(victim);
     this.recycledCount++;
     return this.free.pop();
+  }
+
+  /** Allocates the arena's next chunk; false when it has all its slots, or when the memory could not be had (it stops growing: larger budgets than the machine has still work, with buffers of their own). */
+  private addChunk(): boolean {
+    const slots = Math.min(this.slotsPerChunk, this.slotCount - this.arena.length * this.slotsPerChunk);
+    if (slots <= 0) return false;
+    try {
+      this.arena.push(this.allocateChunk(slots * this.slotBytes));
+      return true;
+    } catch {
+      this.slotCount = this.arena.length * this.slotsPerChunk;
+      return false;
+    }
   }
 
   private chargeOf(slot: BlockSlot): number {

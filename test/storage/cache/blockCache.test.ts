@@ -92,6 +92,39 @@ describe('BlockCache', () => {
     expect(cache.chargedBytes).toBe(3 * 4352);
   });
 
+  it('reserves the arena a chunk at a time, and stops growing it when memory for one cannot be had', () => {
+    const chunks: number[] = [];
+    let refuse = false;
+    const allocate = (bytes: number) => {
+      if (refuse) throw new RangeError('Array buffer allocation failed');
+      chunks.push(bytes);
+      return Buffer.alloc(bytes);
+    };
+    const cache = new BlockCache(10 * 64, 64, { chunkBytes: 4 * 64, allocate });
+    expect(chunks).toEqual([4 * 64]); // the first chunk when the cache is made
+    const owner = cache.newOwner(20);
+    const read = (index: number) => {
+      const taken = cache.takeSlot(50);
+      cache.insert(owner, index, taken);
+      return taken;
+    };
+    const first = read(0);
+    for (let i = 1; i < 4; i++) expect(read(i).inArena).toBe(true);
+    expect(first.inArena).toBe(true);
+    expect(chunks).toEqual([4 * 64]);
+    expect(read(4).inArena).toBe(true); // the second chunk's first slot
+    expect(chunks).toEqual([4 * 64, 4 * 64]);
+    for (let i = 5; i < 8; i++) read(i);
+    refuse = true;
+    // The last chunk (two slots) cannot be had: the arena stays at eight, and a read takes the oldest block's slot, as in a full cache.
+    expect(read(8).buffer).toBe(first.buffer);
+    expect(cache.get(owner, 0)).toBeUndefined();
+    expect(cache.size).toBe(8);
+    expect(chunks).toEqual([4 * 64, 4 * 64]);
+    // A block too large for a slot still gets a buffer of its own.
+    expect(cache.takeSlot(100).inArena).toBe(false);
+  });
+
   it('gives a block too large for a slot a buffer of its own, charged its length, and recycles it for a later large block', () => {
     const cache = new BlockCache(2 * 4352 + 10000, 4352);
     const owner = cache.newOwner(8);
