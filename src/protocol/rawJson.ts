@@ -34,30 +34,22 @@ const CLOSE_BRACKET = 0x5d; // ]
  */
 export function rawMember(line: string, path: readonly string[]): string | undefined {
   let start = skipWhitespace(line, 0);
-  let end = skipValue(line, start);
   for (const name of path) {
     if (line.charCodeAt(start) !== OPEN_BRACE) return undefined;
-    if (!findLastMember(line, start, name)) return undefined;
-    start = foundStart;
-    end = foundEnd;
+    start = findLastMember(line, start, name);
+    if (start < 0) return undefined;
   }
-  return line.slice(start, end);
+  return line.slice(start, skipValue(line, start));
 }
 
-// Out-parameters of findLastMember, kept at module level so a lookup allocates
-// nothing. Safe: the scanner is synchronous and not re-entrant.
-let foundStart = 0;
-let foundEnd = 0;
-
 /**
- * Scans the object starting at `objectStart` (its `{`); returns true iff it
- * has a member `name`, leaving the last such member's value span in
- * foundStart/foundEnd.
+ * Scans the object starting at `objectStart` (its `{`); returns where the
+ * value of its last member `name` starts, or -1 if it has none.
  */
-function findLastMember(text: string, objectStart: number, name: string): boolean {
-  let found = false;
+function findLastMember(text: string, objectStart: number, name: string): number {
+  let found = -1;
   let i = skipWhitespace(text, objectStart + 1);
-  if (text.charCodeAt(i) === CLOSE_BRACE) return false;
+  if (text.charCodeAt(i) === CLOSE_BRACE) return -1;
   while (i < text.length) {
     // i is at the opening quote of a member name.
     const nameEnd = skipString(text, i);
@@ -65,13 +57,8 @@ function findLastMember(text: string, objectStart: number, name: string): boolea
     i = skipWhitespace(text, nameEnd);
     if (text.charCodeAt(i) !== COLON) return found; // not valid JSON: give up
     const valueStart = skipWhitespace(text, i + 1);
-    const valueEnd = skipValue(text, valueStart);
-    if (matches) {
-      found = true;
-      foundStart = valueStart;
-      foundEnd = valueEnd;
-    }
-    i = skipWhitespace(text, valueEnd);
+    if (matches) found = valueStart;
+    i = skipWhitespace(text, skipValue(text, valueStart));
     if (text.charCodeAt(i) !== COMMA) break; // `}` (or invalid input)
     i = skipWhitespace(text, i + 1);
   }

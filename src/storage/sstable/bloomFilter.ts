@@ -61,13 +61,10 @@ export function fmix32(h: number): number {
   return h >>> 0;
 }
 
-/** Scratch space for hashing string keys; requests are synchronous, so one suffices. */
-let scratch: Buffer = Buffer.allocUnsafe(256);
-
-/** The filter hash of `key` (a real key, not a sort key): computed once, it can probe any number of filters. */
+/** The filter hash of `key` (a real key, not a sort key), for callers that do not hold its bytes (gets and writers do: LookupKey, addKeyBytes). */
 export function keyHash(key: string): number {
-  if (scratch.length < key.length * 3) scratch = Buffer.allocUnsafe(key.length * 3);
-  return bloomHash(scratch, 0, scratch.write(key, 0, 'utf8'));
+  const bytes = Buffer.from(key, 'utf8');
+  return bloomHash(bytes, 0, bytes.length);
 }
 
 /** The number of probes for a bits-per-key setting. */

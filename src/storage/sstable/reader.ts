@@ -18,6 +18,7 @@
  *       read are cached.
  */
 import { BloomFilter } from './bloomFilter.js';
+import { writeShortUtf8 } from '../encoding/bufferStrings.js';
 import { corruption, StorageError } from '../errors.js';
 import { BlockCache, type CacheOwner, DEFAULT_BLOCK_CACHE_BYTES } from '../cache/blockCache.js';
 import { BlockIterator } from './blockIterator.js';
@@ -342,21 +343,6 @@ function decodeProperties(buf: Buffer, size: number): StoredProperties {
 }
 
 /**
- * The UTF-8 bytes of the key behind a sort key, which blocks compare as
- * bytes, for seeks (gets bring theirs in a LookupKey). The last answer is
- * kept: a merged seek asks every file for the same key. Read only.
- */
-function utf8KeyOf(sortKey: string): Buffer {
-  if (sortKey !== lastSortKey) {
-    lastKeyBytes = Buffer.from(fromSortKey(sortKey), 'utf8');
-    lastSortKey = sortKey;
-  }
-  return lastKeyBytes;
-}
-let lastSortKey = '';
-let lastKeyBytes = Buffer.alloc(0);
-
-/**
  * Walks the data blocks in order, one block cursor over the current block's
  * bytes; unpositioned until seekGE or seekToFirst. key() decodes the current
  * key once, however often the merge asks for it.
@@ -366,6 +352,9 @@ class SSTableIterator implements InternalIterator {
   private readonly entry = new BlockIterator();
   /** The current block's bytes, copied out of the block cache (SSTableReader.copyBlock); reused from block to block. */
   private blockCopy: Buffer = NO_BYTES;
+  /** A seek's target as UTF-8 bytes in [0, seekKeyLength), which blocks compare keys as; reused from seek to seek. */
+  private seekKey: Buffer = NO_BYTES;
+  private seekKeyLength = 0;
   private positioned = false;
   private currentKey: string | null = null;
 
@@ -383,7 +372,8 @@ class SSTableIterator implements InternalIterator {
     }
     // Block blockIndex ends with a key >= target, so the lower bound is inside it.
     this.bind(blockIndex);
-    this.entry.seekGE(utf8KeyOf(target));
+    this.setSeekKey(target);
+    this.entry.seekGE(this.seekKey, this.seekKeyLength);
     if (!this.entry.valid()) throw corruption(`${this.reader.blockName(blockIndex)} does not end with its index key`);
     this.positioned = true;
   }
@@ -426,6 +416,12 @@ class SSTableIterator implements InternalIterator {
     this.entry.seekToFirst();
     if (!this.entry.valid()) throw corruption(`${this.reader.blockName(blockIndex)} is empty`);
     this.positioned = true;
+  }
+
+  private setSeekKey(sortKey: string): void {
+    const key = fromSortKey(sortKey);
+    if (this.seekKey.length < 3 * key.length) this.seekKey = Buffer.allocUnsafe(3 * key.length);
+    this.seekKeyLength = writeShortUtf8(this.seekKey, key, 0, this.seekKey.length);
   }
 
   /** Points the cursor at data block i, unpositioned: if reading it throws, the iterator is left invalid, not half moved. */
