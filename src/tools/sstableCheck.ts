@@ -8,7 +8,7 @@ import { StorageError } from '../storage/errors.js';
 import { nodeFileSystem } from '../storage/env/fileSystem.js';
 import { type EntryValue, TOMBSTONE } from '../storage/iterator.js';
 import { fromSortKey, toSortKey } from '../storage/keyOrder.js';
-import { SSTableReader } from '../storage/sstable/reader.js';
+import { newReaderCaches, SSTableReader } from '../storage/sstable/reader.js';
 import { UsageError } from './output.js';
 
 /** What a walk over [start, end) found. */
@@ -23,12 +23,13 @@ export interface SSTableWalk {
 }
 
 /**
- * Opens `path` read-only with caches of its own. Throws the reader's
- * STORAGE_CORRUPTION when its footer, index, filter or properties are
- * damaged.
+ * Opens `path` read-only with caches of its own: one descriptor and no block
+ * cache (a walk reads each block once, and a cache would reserve its budget
+ * for every file `verify` opens). Throws the reader's STORAGE_CORRUPTION when
+ * its footer, index, filter or properties are damaged.
  */
 export function openSSTable(path: string): SSTableReader {
-  return SSTableReader.open(nodeFileSystem, path);
+  return SSTableReader.open(nodeFileSystem, path, newReaderCaches(nodeFileSystem, 1, 0));
 }
 
 /** Throws UsageError unless `path` is a file this process can stat. */
