@@ -36,6 +36,7 @@ import { basename, join } from 'node:path';
 import { LookupKey } from './sstable/lookupKey.js';
 import { acquireDirLock, type DirLock } from './env/dirLock.js';
 import { type FileSystem, nodeFileSystem } from './env/fileSystem.js';
+import { yieldToEventLoop } from './env/yieldToEventLoop.js';
 import { type EntryValue, type InternalIterator, TOMBSTONE } from './iterator.js';
 import { fromSortKey, toSortKey } from './keyOrder.js';
 import { LevelIterator } from './levelIterator.js';
@@ -727,6 +728,9 @@ export class Store {
     try {
       for (const { file } of edit.newFiles ?? []) {
         if (this.readers.has(file.number)) continue; // a moved file keeps its reader
+        // One open reads and decodes a file's index, filter and properties (~0.3 ms for 2 MiB): a job with ten
+        // outputs would hold requests for milliseconds. Nothing reads these readers before the edit is installed.
+        if (opened.length > 0) await yieldToEventLoop();
         const reader = SSTableReader.open(fs, join(dir, file.name), caches);
         opened.push(reader);
         this.readers.set(file.number, reader);

@@ -34,6 +34,7 @@ import { BloomFilterBuilder, bloomHash, DEFAULT_BITS_PER_KEY } from './bloomFilt
 import { utf8Write } from '../encoding/bufferStrings.js';
 import { BlockBuilder, encodeSortKey, grow, join } from './blockBuilder.js';
 import type { FileSystem, WritableFile } from '../env/fileSystem.js';
+import { yieldToEventLoop } from '../env/yieldToEventLoop.js';
 import { type ByteIterator, type EntryValue, type InternalIterator, TOMBSTONE } from '../iterator.js';
 import { fromSortKey } from '../keyOrder.js';
 import {
@@ -189,11 +190,6 @@ async function writeTable(fs: FileSystem, path: string, options: SSTableWriteOpt
     await file.close().catch(() => undefined);
     throw error;
   }
-}
-
-/** Resolves after the event loop's next turn: I/O callbacks (stdin) and timers due run first. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 class TableBuilder {
