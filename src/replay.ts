@@ -26,7 +26,6 @@
  * 'store open' line says whether a node's store held anything (SSTables or
  * WAL records), so replay can warn that such a run's replies will differ.
  */
-import { setImmediate } from 'node:timers';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { InspectionEvent } from 'xstate';
@@ -36,6 +35,7 @@ import type { InstallKind } from './actors/nodeContext.js';
 import type { CompactionOptions } from './storage/compaction/compactor.js';
 import type { CompactionRunner } from './storage/compaction/runner.js';
 import type { FileSystem } from './storage/env/fileSystem.js';
+import { yieldToEventLoop } from './storage/env/yieldToEventLoop.js';
 import { newReaderCaches } from './storage/sstable/reader.js';
 
 export interface ReplayPlan {
@@ -144,7 +144,7 @@ export async function replay(plan: ReplayPlan, options: ReplayOptions): Promise<
     const target = plan.installs.get(key)?.[index] ?? 0;
     await until(() => fed >= target);
     // Let the batch just fed be served first, as it was in the logged run.
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   };
 
   const flushInstalls = [...plan.installs].filter(([key]) => key.startsWith('flush '));
