@@ -230,7 +230,7 @@ export class BlockCache {
     return this.free.pop();
   }
 
-  /** Allocates the arena's next chunk; false when it has all its slots, or when the memory could not be had (it stops growing: larger budgets than the machine has still work, with buffers of their own). */
+  /** Allocates the arena's next chunk; false when it has all its slots, or when the memory could not be had (it then stops growing, and reads reuse the slots it has). */
   private addChunk(): boolean {
     const slots = Math.min(this.slotsPerChunk, this.slotCount - this.arena.length * this.slotsPerChunk);
     if (slots <= 0) return false;

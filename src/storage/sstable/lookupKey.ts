@@ -3,7 +3,8 @@
  * probes (after LevelDB's LookupKey): its sort key for the index, its UTF-8
  * bytes for the blocks, and its Bloom filter hash. A Store keeps one and
  * refills it for each get, since gets are synchronous; nothing is allocated
- * per get unless a key outgrows the buffer.
+ * per get unless a key outgrows the buffer. An SSTable iterator keeps one
+ * for its seeks' targets.
  *
  * Invariant: after set(key, sortKey), bytes[0, length) is the UTF-8 of key,
  * sortKey is toSortKey(key), and hash is bloomHash(bytes, 0, length).

@@ -18,7 +18,6 @@
  *       read are cached.
  */
 import { BloomFilter } from './bloomFilter.js';
-import { writeShortUtf8 } from '../encoding/bufferStrings.js';
 import { corruption, StorageError } from '../errors.js';
 import { BlockCache, type CacheOwner, DEFAULT_BLOCK_CACHE_BYTES } from '../cache/blockCache.js';
 import { BlockIterator } from './blockIterator.js';
@@ -74,7 +73,7 @@ export const BLOCK_SLOT_BYTES = DEFAULT_BLOCK_BYTES + 256;
  * The block cache of a reader opened without caches: a cache reserves its budget when made (BlockCache), and
  * the default 32 MiB for each lone reader made the SSTable tests, which open thousands, six times slower.
  */
-export const LONE_READER_CACHE_BYTES = 256 * 1024;
+const LONE_READER_CACHE_BYTES = 256 * 1024;
 
 export function newReaderCaches(fs: FileSystem, maxOpenFiles = DEFAULT_MAX_OPEN_FILES, blockCacheBytes = DEFAULT_BLOCK_CACHE_BYTES): ReaderCaches {
   return { files: new FileHandleCache(fs, maxOpenFiles), blocks: new BlockCache(blockCacheBytes, BLOCK_SLOT_BYTES) };
@@ -358,9 +357,8 @@ class SSTableIterator implements InternalIterator {
   private readonly entry = new BlockIterator();
   /** The current block's bytes, copied out of the block cache (SSTableReader.copyBlock); reused from block to block. */
   private blockCopy: Buffer = NO_BYTES;
-  /** A seek's target as UTF-8 bytes in [0, seekKeyLength), which blocks compare keys as; reused from seek to seek. */
-  private seekKey: Buffer = NO_BYTES;
-  private seekKeyLength = 0;
+  /** A seek's target, as blocks compare keys (UTF-8 bytes); made at the first seek, reused by the next ones. */
+  private seekKey: LookupKey | null = null;
   private positioned = false;
   private currentKey: string | null = null;
 
@@ -378,8 +376,8 @@ class SSTableIterator implements InternalIterator {
     }
     // Block blockIndex ends with a key >= target, so the lower bound is inside it.
     this.bind(blockIndex);
-    this.setSeekKey(target);
-    this.entry.seekGE(this.seekKey, this.seekKeyLength);
+    const key = (this.seekKey ??= new LookupKey()).set(fromSortKey(target), target);
+    this.entry.seekGE(key.bytes, key.length);
     if (!this.entry.valid()) throw corruption(`${this.reader.blockName(blockIndex)} does not end with its index key`);
     this.positioned = true;
   }
@@ -422,12 +420,6 @@ class SSTableIterator implements InternalIterator {
     this.entry.seekToFirst();
     if (!this.entry.valid()) throw corruption(`${this.reader.blockName(blockIndex)} is empty`);
     this.positioned = true;
-  }
-
-  private setSeekKey(sortKey: string): void {
-    const key = fromSortKey(sortKey);
-    if (this.seekKey.length < 3 * key.length) this.seekKey = Buffer.allocUnsafe(3 * key.length);
-    this.seekKeyLength = writeShortUtf8(this.seekKey, key, 0, this.seekKey.length);
   }
 
   /** Points the cursor at data block i, unpositioned: if reading it throws, the iterator is left invalid, not half moved. */
