@@ -8,8 +8,8 @@ import { init, replyTo, request, runCli } from './cli.js';
 const freshDir = useTempDirs('e2e-command-line');
 
 /** Runs the CLI with `args` and `env` on an init, expecting exit 2 and one line on stderr; returns that line. */
-async function refused(args: string[], env: Record<string, string> = {}): Promise<string> {
-  const run = await runCli([init()], { args, env, timeoutMs: 10_000 });
+async function refused(args: string[], env: Record<string, string> = {}, openFilesLimit?: number): Promise<string> {
+  const run = await runCli([init()], { args, env, timeoutMs: 10_000, openFilesLimit });
   expect(run.code, run.stderr).toBe(2);
   expect(run.lines).toEqual([]);
   const lines = run.stderr.split('\n').filter(Boolean);
@@ -58,6 +58,11 @@ describe('the command line', () => {
     const run = await runCli([init(), request(2, 'write', { key: 'k', value: 1 })], { args: ['--data-dir', dataDir] });
     expect(run.code).toBe(0);
     expect(replyTo(run, 2)).toMatchObject({ type: 'write_ok' });
+  });
+
+  it('says to raise ulimit -n, in one line, when it has too few descriptors to load itself', async () => {
+    // Node's module loader opens 40-odd of the CLI's module files at once: under 30 it cannot.
+    expect(await refused([], {}, 30)).toMatch(/^memtable-node: too few file descriptors to start \(EMFILE\): raise ulimit -n/);
   });
 
   it('says which setting to lower when init runs out of file descriptors', async () => {
