@@ -19,16 +19,32 @@
  *       file to the next by the Version's invariant (a level's files are
  *       sorted and disjoint), which is not checked here: the writer checks
  *       that what it is given ascends.
+ *   (4) With bounds, valid() only at keys in (after, upTo]: seekToFirst
+ *       skips the blocks and entries at or below `after`, and the walk ends
+ *       at the first key above `upTo` (a subcompaction's share of a job).
  */
 import type { FileHandleCache } from '../cache/fileHandleCache.js';
 import { corruption } from '../errors.js';
 import type { ByteIterator } from '../iterator.js';
+import { fromSortKey } from '../keyOrder.js';
 import { BlockIterator } from './blockIterator.js';
 import { BLOCK_TRAILER_SIZE, BlockKind, verifyBlock } from './format.js';
 import type { SSTableReader } from './reader.js';
 
 /** Bytes read at a time (RocksDB's compaction_readahead_size is 2 MiB; 512 KiB already makes reads a small part of a job). */
 export const READAHEAD_BYTES = 512 * 1024;
+
+/** A key range, either end open: keys above `after` and at most `upTo` (sort keys). */
+export interface ScanBounds {
+  after?: string;
+  upTo?: string;
+}
+
+export interface TableScannerOptions {
+  /** Bytes read at a time (tests make it small); default READAHEAD_BYTES. */
+  readaheadBytes?: number;
+  bounds?: ScanBounds;
+}
 
 export class TableScanner implements ByteIterator {
   private fileIndex = 0;
@@ -42,22 +58,34 @@ export class TableScanner implements ByteIterator {
   private chunkLength = 0;
   /** Where the current block starts in the chunk. */
   private blockAt = 0;
+  private readonly readaheadBytes: number;
+  /** The bounds (invariant 4): `after` as a sort key, for the index, and both as UTF-8, as entries compare. */
+  private readonly afterSortKey: string | undefined;
+  private readonly after: Uint8Array | undefined;
+  private readonly upTo: Uint8Array | undefined;
 
   /**
    * `names`: the run's files, in key order; `open` returns the reader of
    * one (opened when the walk reaches it; closing it is the caller's), and
-   * `files` is the descriptor cache it reads through; `readaheadBytes`, how
-   * much it reads at a time (tests make it small). Unpositioned.
+   * `files` is the descriptor cache it reads through. Unpositioned.
    */
   constructor(
     private readonly files: FileHandleCache,
     private readonly names: readonly string[],
     private readonly open: (name: string) => SSTableReader,
-    private readonly readaheadBytes = READAHEAD_BYTES,
-  ) {}
+    { readaheadBytes = READAHEAD_BYTES, bounds = {} }: TableScannerOptions = {},
+  ) {
+    this.readaheadBytes = readaheadBytes;
+    this.afterSortKey = bounds.after;
+    this.after = bounds.after === undefined ? undefined : Buffer.from(fromSortKey(bounds.after), 'utf8');
+    this.upTo = bounds.upTo === undefined ? undefined : Buffer.from(fromSortKey(bounds.upTo), 'utf8');
+  }
 
   seekToFirst(): void {
     this.enterFile(0);
+    const after = this.after;
+    if (after !== undefined) while (this.reader !== null && this.entry.compareKey(after) <= 0) this.step();
+    this.stopPastUpTo();
   }
 
   valid(): boolean {
@@ -66,12 +94,18 @@ export class TableScanner implements ByteIterator {
 
   next(): void {
     if (this.reader === null) throw new Error('TableScanner: not valid');
+    this.step();
+    this.stopPastUpTo();
+  }
+
+  /** REQUIRES: valid(). Moves to the next entry, checking each block's ends as it leaves it; invalid past the last file. */
+  private step(): void {
     if (!this.entry.atLast()) {
       this.entry.next();
       return;
     }
     // Leaving a block: it must end with its index key, and the next one start above it.
-    const reader = this.reader;
+    const reader = this.reader!;
     const lastKey = this.entry.sortKey();
     reader.checkBlockEnd(this.blockIndex, lastKey);
     if (this.blockIndex + 1 < reader.blockCount) {
@@ -80,6 +114,11 @@ export class TableScanner implements ByteIterator {
     } else {
       this.enterFile(this.fileIndex + 1);
     }
+  }
+
+  /** Ends the walk at a key above `upTo` (invariant 4). */
+  private stopPastUpTo(): void {
+    if (this.upTo !== undefined && this.reader !== null && this.entry.compareKey(this.upTo) > 0) this.reader = null;
   }
 
   keyBytes(): Uint8Array {
@@ -106,15 +145,20 @@ export class TableScanner implements ByteIterator {
     return this.blockAt + this.entry.valueLimit;
   }
 
-  /** Positions at the first entry of file `index` or of the first non-empty one after it; invalid past the last. */
+  /**
+   * Positions at the first entry of file `index` or of the first non-empty
+   * one after it, skipping the blocks whose keys are all below `after`
+   * (their last key is); invalid past the last.
+   */
   private enterFile(index: number): void {
     this.reader = null;
     for (this.fileIndex = index; this.fileIndex < this.names.length; this.fileIndex++) {
       const reader = this.open(this.names[this.fileIndex]);
-      if (reader.blockCount === 0) continue;
+      const first = this.afterSortKey === undefined ? 0 : reader.blockFor(this.afterSortKey);
+      if (first >= reader.blockCount) continue;
       this.reader = reader;
       this.chunkLength = 0;
-      this.enterBlock(0);
+      this.enterBlock(first);
       return;
     }
   }

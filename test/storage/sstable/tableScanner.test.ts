@@ -7,7 +7,7 @@ import { type ByteIterator, type EntryValue, TOMBSTONE } from '../../../src/stor
 import { toSortKey } from '../../../src/storage/keyOrder.js';
 import { MemTable } from '../../../src/storage/memtable/memTable.js';
 import { newReaderCaches, SSTableReader } from '../../../src/storage/sstable/reader.js';
-import { TableScanner } from '../../../src/storage/sstable/tableScanner.js';
+import { type ScanBounds, TableScanner } from '../../../src/storage/sstable/tableScanner.js';
 import { writeSSTable, writeSSTableBytes } from '../../../src/storage/sstable/writer.js';
 import { expectCorruption } from '../../support/expectCorruption.js';
 import { useTempDirs } from '../../support/tempDirs.js';
@@ -42,6 +42,17 @@ async function writeTable(dir: string, name: string, entries: Iterable<[string, 
   await writeSSTable(nodeFileSystem, join(dir, name), memtable.iterator(), { blockBytes });
 }
 
+/** Writes sorted `entries` as a sorted run of `fileCount` files (consecutive runs of them, some maybe empty); returns their names. */
+async function writeRun(dir: string, entries: Array<[string, EntryValue]>, fileCount: number, blockBytes: number): Promise<string[]> {
+  const names: string[] = [];
+  const per = Math.ceil(entries.length / fileCount);
+  for (let f = 0; f < fileCount; f++) {
+    names.push(`L1_${String(f).padStart(6, '0')}.sst`);
+    await writeTable(dir, names[f], entries.slice(f * per, (f + 1) * per), blockBytes);
+  }
+  return names;
+}
+
 /** Every entry a ByteIterator yields, decoded: [sortKey, value]. */
 function drain(iterator: ByteIterator): Array<[string, EntryValue]> {
   const entries: Array<[string, EntryValue]> = [];
@@ -54,13 +65,13 @@ function drain(iterator: ByteIterator): Array<[string, EntryValue]> {
 }
 
 /** A scanner over the files `names` of `dir`; `readers` collects what it opens, for closing. */
-function scanner(dir: string, names: string[], readaheadBytes: number, readers: SSTableReader[] = []): TableScanner {
+function scanner(dir: string, names: string[], readaheadBytes: number, readers: SSTableReader[] = [], bounds?: ScanBounds): TableScanner {
   const caches = newReaderCaches(nodeFileSystem, 8, 0);
   return new TableScanner(caches.files, names, (name) => {
     const reader = SSTableReader.open(nodeFileSystem, join(dir, name), caches);
     readers.push(reader);
     return reader;
-  }, readaheadBytes);
+  }, { readaheadBytes, bounds });
 }
 
 describe('TableScanner', () => {
@@ -69,18 +80,35 @@ describe('TableScanner', () => {
       fc.asyncProperty(tableArb, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 32, max: 600 }), fc.integer({ min: 1, max: 5000 }), async (table, fileCount, blockBytes, readahead) => {
         const dir = tempDir();
         const entries = sorted(table);
-        // Consecutive runs of the sorted entries, some of them empty files.
-        const names: string[] = [];
-        const per = Math.ceil(entries.length / fileCount);
-        for (let f = 0; f < fileCount; f++) {
-          names.push(`L1_${String(f).padStart(6, '0')}.sst`);
-          await writeTable(dir, names[f], entries.slice(f * per, (f + 1) * per), blockBytes);
-        }
+        const names = await writeRun(dir, entries, fileCount, blockBytes);
         const readers: SSTableReader[] = [];
         expect(drain(scanner(dir, names, readahead, readers))).toEqual(entries);
         for (const reader of readers) reader.close();
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('keeps to its bounds: exactly the entries in (after, upTo], either end open (property)', async () => {
+    // Bounds drawn from the table's own keys (so a bound often equals a key or a block's last key) and from anywhere.
+    const boundArb = (table: Table) => fc.option(fc.oneof(fc.constantFrom(...table.keys(), 'k'), keyArb.map(toSortKey)), { nil: undefined });
+    await fc.assert(
+      fc.asyncProperty(
+        tableArb.filter((table) => table.size > 0).chain((table) => fc.tuple(fc.constant(table), boundArb(table), boundArb(table))),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 32, max: 400 }),
+        fc.integer({ min: 1, max: 3000 }),
+        async ([table, after, upTo], fileCount, blockBytes, readahead) => {
+          const dir = tempDir();
+          const entries = sorted(table);
+          const names = await writeRun(dir, entries, fileCount, blockBytes);
+          const readers: SSTableReader[] = [];
+          const inBounds = entries.filter(([key]) => (after === undefined || key > after) && (upTo === undefined || key <= upTo));
+          expect(drain(scanner(dir, names, readahead, readers, { after, upTo }))).toEqual(inBounds);
+          for (const reader of readers) reader.close();
+        },
+      ),
+      { numRuns: 80 },
     );
   });
 
