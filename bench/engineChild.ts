@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { DEFAULT_BLOCK_CACHE_BYTES } from '../src/storage/cache/blockCache.js';
+import { DEFAULT_COMPACTION_OPTIONS } from '../src/storage/compaction/compactor.js';
 import { workerRunner } from '../src/storage/compaction/runner.js';
 import { nodeFileSystem } from '../src/storage/env/fileSystem.js';
 import { newReaderCaches } from '../src/storage/sstable/reader.js';
@@ -69,8 +70,8 @@ interface Engine {
 
 /** `blockCacheBytes`: our block cache (default --block-cache-bytes'; the bench uses the default, a larger one measures what the cache bounds). */
 async function openOurs(dir: string, blockCacheBytes = DEFAULT_BLOCK_CACHE_BYTES): Promise<Engine> {
-  // Compactions in a worker thread, as the CLI runs them (LevelDB's run in its background thread).
-  const runner = workerRunner();
+  // Compactions in worker threads, as the CLI runs them, one a subcompaction (LevelDB's run in its one background thread).
+  const runner = workerRunner({ workers: DEFAULT_COMPACTION_OPTIONS.maxSubcompactions });
   const caches = newReaderCaches(nodeFileSystem, undefined, blockCacheBytes);
   const store = await Store.open({ dir, memtableMaxBytes: ENGINE_MEMTABLE_BYTES, maxImmutable: 4, wal: { sync: false }, compactionRunner: runner, caches });
   const driver = new StoreDriver(store);

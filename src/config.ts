@@ -95,6 +95,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { section: 'compaction', flag: 'l0-compaction-trigger', env: 'MEMTABLE_L0_COMPACTION_TRIGGER', value: 'N', default: String(DEFAULT_COMPACTION_OPTIONS.l0CompactionTrigger), ignoredByReplay: true, help: 'L0 files that start a compaction' },
   { section: 'compaction', flag: 'l0-slowdown-trigger', env: 'MEMTABLE_L0_SLOWDOWN_TRIGGER', value: 'N', default: String(DEFAULT_COMPACTION_OPTIONS.l0SlowdownTrigger), ignoredByReplay: true, help: 'L0 files at which writes are slowed' },
   { section: 'compaction', flag: 'l0-stop-trigger', env: 'MEMTABLE_L0_STOP_TRIGGER', value: 'N', default: String(DEFAULT_COMPACTION_OPTIONS.l0StopTrigger), ignoredByReplay: true, help: 'L0 files at which writes wait (compaction <= slowdown <= stop)' },
+  { section: 'compaction', flag: 'max-subcompactions', env: 'MEMTABLE_MAX_SUBCOMPACTIONS', value: 'N', default: String(DEFAULT_COMPACTION_OPTIONS.maxSubcompactions), ignoredByReplay: true, help: 'split a large compaction into up to N key ranges run side by side, each in a worker thread of its own (1: never split)' },
   { section: 'inspector', flag: 'port', env: 'MEMTABLE_INSPECTOR_PORT', value: 'N', default: String(DEFAULT_INSPECTOR_PORT), help: 'the inspector listens on port N (0: any free port)' },
   { section: 'inspector', flag: 'host', env: 'MEMTABLE_INSPECTOR_HOST', value: 'HOST', default: DEFAULT_INSPECTOR_HOST, help: 'the inspector listens on HOST' },
 ];
@@ -266,6 +267,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'h
     l0CompactionTrigger: integer('l0-compaction-trigger'),
     l0SlowdownTrigger: integer('l0-slowdown-trigger'),
     l0StopTrigger: integer('l0-stop-trigger'),
+    maxSubcompactions: integer('max-subcompactions'),
   };
   if (!(compaction.l0CompactionTrigger <= compaction.l0SlowdownTrigger && compaction.l0SlowdownTrigger <= compaction.l0StopTrigger)) {
     const triggers = ['l0-compaction-trigger', 'l0-slowdown-trigger', 'l0-stop-trigger'].map(withDefault);

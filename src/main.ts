@@ -104,7 +104,7 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
     { data_dir: dataRoot, temporary, wal: !temporary, sync: config.sync, memtable_max_bytes: config.memtableMaxBytes, max_immutable: config.maxImmutable, max_nodes: config.maxNodes, max_open_files: config.maxOpenFiles, block_cache_bytes: config.blockCacheBytes, compaction: config.compaction, v8_helper_threads_reniced: helperThreads },
     'starting',
   );
-  const compactionRunner = workerRunner();
+  const compactionRunner = workerRunner({ workers: config.compaction.maxSubcompactions });
   try {
     await runNodes({
       input: process.stdin,
@@ -121,7 +121,7 @@ async function serveStdin(config: Config, { log, dataRoot, fs, temporary }: Envi
         // Without --data-dir nothing outlives the process, so there is nothing to log ahead for.
         wal: temporary ? undefined : { sync: config.sync === 'always' },
         compaction: config.compaction,
-        // One worker thread merges for every node of the process, off the main thread.
+        // Worker threads (one a subcompaction) merge for every node of the process, off the main thread.
         compactionRunner,
       },
       inspect: inspection && ((event) => inspection.inspect(event)),
@@ -193,7 +193,9 @@ async function runReplay(command: Extract<Config['command'], { kind: 'replay' }>
     maxNodes: plan.settings.maxNodes ?? config.maxNodes,
   };
   log.info({ log_file: logFile, batches: plan.batches.length, memtable_max_bytes: settings.memtableMaxBytes, max_immutable: settings.maxImmutable }, 'replaying');
-  const compactionRunner = workerRunner();
+  // The logged run's; a node older than compaction never compacted, so neither does its replay.
+  const compaction = plan.settings.compaction ?? { ...config.compaction, mode: 'manual' };
+  const compactionRunner = workerRunner({ workers: compaction.maxSubcompactions });
   const inspection = await startInspection(config, log);
   try {
     await replay(plan, {
@@ -205,8 +207,7 @@ async function runReplay(command: Extract<Config['command'], { kind: 'replay' }>
       maxOpenFiles: config.maxOpenFiles,
       blockCacheBytes: config.blockCacheBytes,
       ...settings,
-      // The logged run's; a node older than compaction never compacted, so neither does its replay.
-      compaction: plan.settings.compaction ?? { ...config.compaction, mode: 'manual' },
+      compaction,
       compactionRunner,
       inspect: inspection && ((event) => inspection.inspect(event)),
     });

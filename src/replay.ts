@@ -60,12 +60,17 @@ const INSTALL_LOGS: Partial<Record<string, InstallKind>> = { 'flush installed': 
 
 type LogEntry = { msg?: string; pid?: number; batch?: number; line?: string; node_id?: string; [key: string]: unknown };
 
-/** True iff `value` is a 'starting' line's compaction settings (CompactionOptions). */
-function isCompactionOptions(value: unknown): value is CompactionOptions {
-  if (typeof value !== 'object' || value === null) return false;
-  const options = value as Record<string, unknown>;
-  const counts = ['levelBaseBytes', 'levelMultiplier', 'targetFileBytes', 'l0CompactionTrigger', 'l0SlowdownTrigger', 'l0StopTrigger'];
-  return (options.mode === 'auto' || options.mode === 'manual') && counts.every((field) => Number.isSafeInteger(options[field]));
+/**
+ * A 'starting' line's compaction settings (CompactionOptions), or undefined
+ * if `value` is not one. Logs from before subcompactions lack
+ * maxSubcompactions: those runs never split a compaction.
+ */
+function compactionOptionsOf(value: unknown): CompactionOptions | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const options: Record<string, unknown> = { maxSubcompactions: 1, ...value };
+  const counts = ['levelBaseBytes', 'levelMultiplier', 'targetFileBytes', 'l0CompactionTrigger', 'l0SlowdownTrigger', 'l0StopTrigger', 'maxSubcompactions'];
+  const valid = (options.mode === 'auto' || options.mode === 'manual') && counts.every((field) => Number.isSafeInteger(options[field]) && (options[field] as number) >= 1);
+  return valid ? (options as unknown as CompactionOptions) : undefined;
 }
 
 /** Reads a pino JSON log (one run; with several, the first one's lines). Non-JSON lines are ignored. */
@@ -89,7 +94,8 @@ export function parseReplayLog(text: string): ReplayPlan {
       if (typeof entry.memtable_max_bytes === 'number') plan.settings.memtableMaxBytes = entry.memtable_max_bytes;
       if (typeof entry.max_immutable === 'number') plan.settings.maxImmutable = entry.max_immutable;
       if (typeof entry.max_nodes === 'number') plan.settings.maxNodes = entry.max_nodes;
-      if (isCompactionOptions(entry.compaction)) plan.settings.compaction = entry.compaction;
+      const compaction = compactionOptionsOf(entry.compaction);
+      if (compaction !== undefined) plan.settings.compaction = compaction;
     } else if (entry.msg === 'store open' && typeof entry.node_id === 'string') {
       if (Number(entry.sstables) > 0 || Number(entry.wal_records_replayed) > 0) plan.nonEmptyStores.push(entry.node_id);
     } else if (entry.msg === 'received' && typeof entry.line === 'string' && typeof entry.batch === 'number') {

@@ -67,7 +67,10 @@ describe('parseConfig', () => {
       l0CompactionTrigger: 4,
       l0SlowdownTrigger: 8,
       l0StopTrigger: 12,
+      maxSubcompactions: 1,
     });
+    expect(parse(['--max-subcompactions', '2']).compaction.maxSubcompactions).toBe(2);
+    expect(refusal(['--max-subcompactions', '0'])).toBe('--max-subcompactions must be a positive integer, got "0"');
     expect(parse(['--compaction', 'MANUAL', '--l0-compaction-trigger', '2', '--l0-slowdown-trigger', '2', '--l0-stop-trigger', '3']).compaction).toMatchObject({
       mode: 'manual',
       l0CompactionTrigger: 2,

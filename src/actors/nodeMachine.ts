@@ -190,6 +190,7 @@ export const nodeMachine = setup({
           inputs: result.inputs,
           outputs: result.outputs,
           trivial_move: result.trivialMove,
+          subcompactions: result.subcompactions,
           bytes_read: result.bytesRead,
           bytes: result.bytesWritten,
           keys_deduplicated: result.keysDeduplicated,

@@ -384,7 +384,7 @@ export class Store {
     const { compactionRunner, compaction: options } = this.options;
     let result: CompactionResult;
     try {
-      result = await runCompaction(this, compaction, { runner: compactionRunner, targetFileBytes: options.targetFileBytes, beforeInstall });
+      result = await runCompaction(this, compaction, { runner: compactionRunner, targetFileBytes: options.targetFileBytes, maxSubcompactions: options.maxSubcompactions, beforeInstall });
     } catch (error) {
       this.debrisPossible = true;
       throw error;
@@ -704,6 +704,20 @@ export class Store {
   /** Gives up numbers from newFileNumber whose files will not be installed (a failed compaction): removeObsoleteFiles may then take them. */
   releaseFileNumbers(numbers: Iterable<number>): void {
     for (const number of numbers) this.pendingOutputs.delete(number);
+  }
+
+  /** About how many bytes of live `file` hold keys below `sortKey`, from its index: where a compaction splits (subcompactions.ts). */
+  approximateOffsetOf(file: FileMetadata, sortKey: string): number {
+    return this.reader(file).approximateOffsetOf(sortKey);
+  }
+
+  /** Up to `count` keys of live `file`, ascending, spread evenly through it: its blocks' last keys. */
+  keySamples(file: FileMetadata, count: number): string[] {
+    const lastKeys = this.reader(file).blockLastKeys;
+    const step = Math.max(1, lastKeys.length / count);
+    const samples: string[] = [];
+    for (let at = step - 1; at < lastKeys.length; at += step) samples.push(lastKeys[Math.floor(at)]);
+    return samples;
   }
 
   /** Where the store's files are and how to reach them: compaction writes its outputs here, through `fs`. */

@@ -162,6 +162,30 @@ describe('lsm_compact (manual)', () => {
   });
 });
 
+describe('--max-subcompactions', () => {
+  it('splits a large compaction into key ranges run in worker threads side by side, with the same result', async () => {
+    // Four flushes of 1,500 keys each (about 40 KB of 4 KiB blocks), the same keys in each with new values.
+    const input: Envelope[] = [];
+    let msgId = 10;
+    for (let flush = 0; flush < 4; flush++) {
+      for (let k = 0; k < 1500; k++) input.push(put(msgId++, `key${String(k).padStart(5, '0')}`, `v${flush}-${k}`));
+      input.push(request(msgId++, 'sstable_flush'));
+    }
+    input.push(request(100_000, 'lsm_compact', { source_level: 0, target_level: 1 }), request(100_001, 'lsm_level_info', { files: true }), request(100_002, 'memtable_scan', { limit: 2000 }));
+    const args = [...MANUAL, '--target-file-bytes', '4096'];
+    const [whole, split] = await Promise.all([run(input, args), run(input, [...args, '--max-subcompactions', '3'])]);
+    const finished = (result: CliRun) => logLines(result).filter((log) => log.msg === 'compaction finished');
+    expect(finished(whole).map((log) => log.subcompactions)).toEqual([1]);
+    expect(finished(split).map((log) => log.subcompactions)).toEqual([3]);
+    expect(replyTo(split, 100_000)).toMatchObject({ type: 'lsm_compact_ok', sstables_merged: 4, keys_deduplicated: 3 * 1500 });
+    const levels = levelsOf(replyTo(split, 100_001));
+    expectWellFormedLevels(levels);
+    expect(levels[1].files!.reduce((sum, file) => sum + file.entries, 0)).toBe(1500);
+    expect(replyTo(split, 100_002).entries).toEqual(replyTo(whole, 100_002).entries);
+    expect((replyTo(split, 100_002).entries as unknown[])[1499]).toEqual({ key: 'key01499', value: 'v3-1499' });
+  });
+});
+
 describe('lsm_read', () => {
   it('says where each read went: the layer that answered, the levels and the files it consulted', async () => {
     const input: Envelope[] = [put(10, 'a', 'in L1'), request(11, 'sstable_flush'), request(12, 'lsm_compact', { source_level: 0, target_level: 1 })];

@@ -76,6 +76,34 @@ describe('debug logs and replay', () => {
     expect(values(replayed.stdout.split('\n').filter(Boolean))).toEqual(values(original.lines));
   });
 
+  it('splits compactions as the logged run did (--max-subcompactions from its log; a log from before the flag: one job)', async () => {
+    const dir = freshDir();
+    const input: Envelope[] = [init()];
+    let msgId = 10;
+    for (let flush = 0; flush < 4; flush++) {
+      for (let k = 0; k < 1500; k++) input.push(request(msgId++, 'memtable_put', { key: `key${String(k).padStart(5, '0')}`, value: `v${flush}` }));
+      input.push(request(msgId++, 'sstable_flush'));
+    }
+    input.push(request(msgId++, 'lsm_compact', { source_level: 0, target_level: 1 }), request(msgId++, 'lsm_level_info', { files: true }));
+    const args = ['--compaction', 'manual', '--target-file-bytes', '4096'];
+    const [split, whole] = await Promise.all([
+      runCli(input, { args: [...args, '--max-subcompactions', '3'], env: { LOG_LEVEL: 'debug' } }),
+      runCli(input, { args, env: { LOG_LEVEL: 'debug' } }),
+    ]);
+    expect(split.lines).not.toEqual(whole.lines); // the parts' outputs are cut, and numbered, differently
+    const replay = (log: string) => {
+      const logFile = join(dir, `run-${msgId++}.log`);
+      writeFileSync(logFile, log);
+      const replayed = spawnSync(process.execPath, [CLI, 'replay', logFile], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'info' } });
+      expect(replayed.status, replayed.stderr).toBe(0);
+      return replayed.stdout.split('\n').filter(Boolean);
+    };
+    expect(replay(split.stderr)).toEqual(split.lines);
+    const older = split.stderr.replace(/,"maxSubcompactions":3/, '');
+    expect(older).not.toBe(split.stderr);
+    expect(replay(older)).toEqual(whole.lines);
+  });
+
   it('installs flushes where the logged run did, even when its input arrived slowly', async () => {
     // The logged run gets its reads only after its flush is done, so they answer from the SSTable;
     // a replay that fed all input at once would answer them from the frozen MemTable.

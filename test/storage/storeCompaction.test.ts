@@ -24,6 +24,7 @@ const freshDir = useTempDirs('store-compaction-test');
 
 // Tiny MemTables, files and levels: a run of a hundred steps cuts many outputs, hits
 // grandparent limits (10 x 100 bytes) and, with manual compactions, reaches L3 and below.
+// Compactions of 400 bytes or more run in up to 3 parts (subcompactions), the crashes meeting them too.
 const COMPACTION = {
   mode: 'auto' as const,
   levelBaseBytes: 800,
@@ -32,6 +33,7 @@ const COMPACTION = {
   l0CompactionTrigger: 2,
   l0SlowdownTrigger: 4,
   l0StopTrigger: 6,
+  maxSubcompactions: 3,
 };
 const MAX_IMMUTABLE = 3;
 
@@ -112,6 +114,8 @@ class Harness {
   deepest = 0;
   /** Compactions whose grandparents span more bytes than one output may overlap: the cutter's grandparent limit is in play. */
   grandparentLimited = 0;
+  /** Compactions run in more than one part. */
+  split = 0;
 
   constructor(readonly dir: string) {}
 
@@ -161,7 +165,7 @@ class Harness {
   async run(work: Work): Promise<void> {
     if (work.kind === 'flush') return this.flushAll();
     const compaction = work.kind === 'auto' ? this.store.pickCompaction() : this.store.pickLevelCompaction(work.level);
-    await this.store.compact(compaction);
+    if ((await this.store.compact(compaction)).subcompactions > 1) this.split++;
     if (compaction !== null && totalBytes(compaction.grandparents) > maxGrandparentOverlapBytes(COMPACTION.targetFileBytes)) this.grandparentLimited++;
     this.deepest = Math.max(this.deepest, this.store.deepestNonEmptyLevel());
   }
@@ -230,6 +234,7 @@ describe('Store with compaction', () => {
   it('agrees with a Map model through writes, flushes, compactions (automatic, manual at any level, with writes meanwhile), reopenings and crashes at any file-system call (property)', async () => {
     let deepest = 0;
     let grandparentLimited = 0;
+    let split = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 20, maxLength: 150 }), scanArb, async (ops, scans) => {
         const harness = new Harness(freshDir());
@@ -281,6 +286,7 @@ describe('Store with compaction', () => {
           harness.close();
           deepest = Math.max(deepest, harness.deepest);
           grandparentLimited += harness.grandparentLimited;
+          split += harness.split;
         }
       }),
       // A failure found is shrunk for at most the rest of the time limit, then reported as it stands.
@@ -288,6 +294,7 @@ describe('Store with compaction', () => {
     );
     expect(deepest, 'data reached L3 or below in some run').toBeGreaterThanOrEqual(3);
     expect(grandparentLimited, 'some compactions overlapped more grandparent bytes than one output may').toBeGreaterThan(0);
+    expect(split, 'some compactions ran in parts').toBeGreaterThan(0);
   }, 60_000);
 });
 

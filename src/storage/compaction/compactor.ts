@@ -1,8 +1,9 @@
 /**
  * One compaction from pick to install, after LevelDB's
  * DBImpl::BackgroundCompaction: a trivial move is installed as an edit
- * alone; any other compaction reserves its output numbers, runs its job on
- * the runner (a worker thread in the CLI), then installs the edit that swaps
+ * alone; any other compaction is split into subcompactions when it is large
+ * (subcompactions.ts), reserves its output numbers, runs its jobs on the
+ * runner (worker threads in the CLI), then installs the edit that swaps
  * inputs for outputs. The host (the Store) owns the file set; this file
  * only sequences the steps and measures them.
  *
@@ -18,12 +19,15 @@
  *       nothing but flushes changed the levels since the pick; the node
  *       machine's single `compaction` region guarantees it.
  */
+import { join } from 'node:path';
 import type { FileSystem } from '../env/fileSystem.js';
 import type { ReaderCaches } from '../sstable/reader.js';
+import { type FileMetadata, totalBytes } from '../version/fileMetadata.js';
 import type { Version, VersionEdit } from '../version/version.js';
-import { compactionJob, maxCompactionOutputs } from './job.js';
+import { type CompactionJobResult, compactionJob, maxCompactionOutputs } from './job.js';
 import { type Compaction, compactionEdit } from './picker.js';
 import type { CompactionRunner } from './runner.js';
+import { type SplitSource, splitCompaction } from './subcompactions.js';
 
 /** Level targets and triggers (the CLI's compaction settings, SPEC 2b). */
 export interface CompactionOptions {
@@ -35,9 +39,11 @@ export interface CompactionOptions {
   l0CompactionTrigger: number;
   l0SlowdownTrigger: number;
   l0StopTrigger: number;
+  /** Key ranges a large compaction is split into, run side by side (RocksDB's max_subcompactions); 1: never split. */
+  maxSubcompactions: number;
 }
 
-/** SPEC 2b's defaults. */
+/** SPEC 2b's defaults; compactions are not split by default (docs/COMPACTION.md, "Subcompactions"). */
 export const DEFAULT_COMPACTION_OPTIONS: CompactionOptions = {
   mode: 'auto',
   levelBaseBytes: 10 * 1024 * 1024,
@@ -46,13 +52,14 @@ export const DEFAULT_COMPACTION_OPTIONS: CompactionOptions = {
   l0CompactionTrigger: 4,
   l0SlowdownTrigger: 8,
   l0StopTrigger: 12,
+  maxSubcompactions: 1,
 };
 
 /** What a compaction (or a trivial move) installs: deletedFiles are its inputs, newFiles its outputs. */
 export type CompactionEdit = Pick<VersionEdit, 'deletedFiles' | 'newFiles' | 'compactPointers'>;
 
-/** What a compaction needs of the Store: the file set, file numbers, and a durable install. */
-export interface CompactionHost {
+/** What a compaction needs of the Store: the file set, its inputs' indexes (to split it), file numbers, and a durable install. */
+export interface CompactionHost extends SplitSource {
   readonly currentVersion: Version;
   readonly files: { dir: string; fs: FileSystem; caches: ReaderCaches };
   reserveFileNumbers(count: number): number[];
@@ -78,6 +85,8 @@ export interface CompactionResult {
   /** Bytes of the source level's input files read. */
   sourceBytesRead: number;
   bytesWritten: number;
+  /** The jobs it ran side by side (subcompactions.ts); 0 for a trivial move. */
+  subcompactions: number;
   ms: number;
 }
 
@@ -94,6 +103,7 @@ export const NOTHING_COMPACTED: Readonly<CompactionResult> = Object.freeze({
   bytesRead: 0,
   sourceBytesRead: 0,
   bytesWritten: 0,
+  subcompactions: 0,
   ms: 0,
 });
 
@@ -105,6 +115,8 @@ export function inputNames(compaction: Compaction): string[] {
 export interface RunCompactionOptions {
   runner: CompactionRunner;
   targetFileBytes: number;
+  /** Default 1: one job. */
+  maxSubcompactions?: number;
   /** Awaited once the outputs are durable, before the install (replay holds installs there). */
   beforeInstall?: () => Promise<void>;
 }
@@ -114,7 +126,8 @@ export interface RunCompactionOptions {
  * it durably (invariants 1 to 3). Rejects with the job's or the install's
  * failure, having changed nothing a reader sees.
  */
-export async function runCompaction(host: CompactionHost, compaction: Compaction, { runner, targetFileBytes, beforeInstall }: RunCompactionOptions): Promise<CompactionResult> {
+export async function runCompaction(host: CompactionHost, compaction: Compaction, options: RunCompactionOptions): Promise<CompactionResult> {
+  const { runner, targetFileBytes, beforeInstall } = options;
   const started = performance.now();
   const inputs = inputNames(compaction);
   const base = { sourceLevel: compaction.sourceLevel, targetLevel: compaction.targetLevel, inputs, trivialMove: compaction.trivialMove };
@@ -130,28 +143,62 @@ export async function runCompaction(host: CompactionHost, compaction: Compaction
       bytesRead: 0,
       sourceBytesRead: 0,
       bytesWritten: 0,
+      subcompactions: 0,
       ms: performance.now() - started,
     };
   }
-  const numbers = host.reserveFileNumbers(maxCompactionOutputs(compaction, targetFileBytes));
+  // Each range a job of its own, at least two output files' worth of input: a smaller share would cut outputs short.
+  const parts = splitCompaction(compaction, host, options.maxSubcompactions ?? 1, 2 * targetFileBytes);
+  const numbers = parts.map((part) => host.reserveFileNumbers(maxCompactionOutputs(part.compaction, targetFileBytes)));
   try {
-    const job = compactionJob(host.currentVersion, compaction, { dir: host.files.dir, targetFileBytes, firstFileNumber: numbers[0] });
-    const result = await runner.run(job);
+    const version = host.currentVersion;
+    const jobs = parts.map(({ compaction: part, range }, i) =>
+      compactionJob(version, part, { dir: host.files.dir, targetFileBytes, firstFileNumber: numbers[i][0], ...(parts.length > 1 ? { range } : {}) }),
+    );
+    const outputs = (await runAll(host, jobs.map((job) => runner.run(job)))).flatMap((result) => result.outputs);
     await beforeInstall?.();
-    await host.installCompaction(compactionEdit(compaction, result.outputs));
+    await host.installCompaction(compactionEdit(compaction, outputs));
+    const inputFiles = [...compaction.sourceInputs, ...compaction.targetInputs];
     return {
       ...base,
-      outputs: result.outputs.map((file) => file.name),
+      outputs: outputs.map((file) => file.name),
       sstablesMerged: inputs.length,
-      newSstables: result.outputs.length,
-      keysDeduplicated: result.entriesRead - result.entriesWritten,
-      bytesRead: result.bytesRead,
-      sourceBytesRead: result.sourceBytesRead,
-      bytesWritten: result.bytesWritten,
+      newSstables: outputs.length,
+      keysDeduplicated: entries(inputFiles) - entries(outputs),
+      bytesRead: totalBytes(inputFiles),
+      sourceBytesRead: totalBytes(compaction.sourceInputs),
+      bytesWritten: totalBytes(outputs),
+      subcompactions: parts.length,
       ms: performance.now() - started,
     };
   } finally {
     // Installed outputs left the pending set with the install; the rest (unused, or a failure's) go now.
-    host.releaseFileNumbers(numbers);
+    for (const reserved of numbers) host.releaseFileNumbers(reserved);
   }
+}
+
+// Implementation details follow.
+
+/**
+ * The subcompactions' results, in range order, once all have settled. If
+ * any failed, the outputs of those that did not are removed (a failed job
+ * removes its own, job.ts invariant 2) and the first failure is thrown:
+ * nothing was installed, and no file is left that a later sweep must find.
+ */
+async function runAll(host: CompactionHost, running: Array<Promise<CompactionJobResult>>): Promise<CompactionJobResult[]> {
+  const settled = await Promise.allSettled(running);
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed === undefined) return settled.map((result) => (result as PromiseFulfilledResult<CompactionJobResult>).value);
+  const { fs, dir } = host.files;
+  for (const result of settled) {
+    if (result.status === 'fulfilled') for (const file of result.value.outputs) await fs.unlink(join(dir, file.name)).catch(() => undefined);
+  }
+  throw failed.reason;
+}
+
+/** Entries of `files`, tombstones included. */
+function entries(files: readonly FileMetadata[]): number {
+  let count = 0;
+  for (const file of files) count += file.entries;
+  return count;
 }

@@ -24,6 +24,8 @@
  *       decoded (TableScanner, ByteMergeIterator, writeSSTableBytes): only
  *       a tombstone's key is, for the drop rule, and each block's first and
  *       last, for the order checks.
+ *   (5) A job with a `range` (one subcompaction, subcompactions.ts) reads
+ *       and writes only the keys in it: its outputs lie inside the range.
  */
 import { join } from 'node:path';
 import { BlockCache } from '../cache/blockCache.js';
@@ -33,7 +35,7 @@ import { StorageError } from '../errors.js';
 import { toSortKey } from '../keyOrder.js';
 import { ByteMergeIterator } from '../mergeIterator.js';
 import { BLOCK_SLOT_BYTES, type ReaderCaches, SSTableReader } from '../sstable/reader.js';
-import { TableScanner } from '../sstable/tableScanner.js';
+import { type ScanBounds, TableScanner } from '../sstable/tableScanner.js';
 import { writeSSTableBytes } from '../sstable/writer.js';
 import { type FileMetadata, NUM_LEVELS, totalBytes } from '../version/fileMetadata.js';
 import { sstableFileName } from '../version/fileNames.js';
@@ -60,20 +62,17 @@ export interface CompactionJob {
   maxGrandparentOverlapBytes: number;
   /** The file numbers this job may use, first <= n < limit, reserved by the main thread (see maxCompactionOutputs). */
   fileNumbers: { first: number; limit: number };
+  /** A subcompaction's key range (invariant 5); absent: every key of the inputs. */
+  range?: ScanBounds;
 }
 
+/** What the inputs were (their sizes and entries) the caller knows from their metadata. */
 export interface CompactionJobResult {
   /** In key order; empty when every entry was dropped. */
   outputs: FileMetadata[];
-  /** Sizes of all input files. */
-  bytesRead: number;
   /** Sizes of the outputs. */
   bytesWritten: number;
-  /** Entries (tombstones included) of all input files. */
-  entriesRead: number;
   entriesWritten: number;
-  /** Sizes of the source level's input files (write amplification's denominator in SPEC 2b). */
-  sourceBytesRead: number;
 }
 
 /**
@@ -94,10 +93,11 @@ export function maxCompactionOutputs(compaction: Compaction, targetFileBytes: nu
 
 /**
  * The job for `compaction` (REQUIRES: not a trivial move) picked from
- * `version`, to write into `dir` with file numbers from `firstFileNumber`
- * on; the caller must have reserved maxCompactionOutputs numbers there.
+ * `version`, or for the part of it in `range` (a Subcompaction's), to write
+ * into `dir` with file numbers from `firstFileNumber` on; the caller must
+ * have reserved maxCompactionOutputs numbers there.
  */
-export function compactionJob(version: Version, compaction: Compaction, options: { dir: string; targetFileBytes: number; firstFileNumber: number }): CompactionJob {
+export function compactionJob(version: Version, compaction: Compaction, options: { dir: string; targetFileBytes: number; firstFileNumber: number; range?: ScanBounds }): CompactionJob {
   if (compaction.trivialMove) throw new Error('compactionJob: a trivial move has no job');
   const { sourceLevel, targetLevel } = compaction;
   const deeperRanges: KeyRange[] = [];
@@ -116,6 +116,7 @@ export function compactionJob(version: Version, compaction: Compaction, options:
     targetFileBytes: options.targetFileBytes,
     maxGrandparentOverlapBytes: maxGrandparentOverlapBytes(options.targetFileBytes),
     fileNumbers: { first, limit: first + maxCompactionOutputs(compaction, options.targetFileBytes) },
+    ...(options.range === undefined ? {} : { range: options.range }),
   };
 }
 
@@ -132,15 +133,15 @@ export async function runCompactionJob(fs: FileSystem, job: CompactionJob, cache
   assertJob(job);
   // The readers only read their files' index, filter and properties: data blocks go through the scanners, never the block cache.
   const readerCaches = { files: caches?.files ?? new FileHandleCache(fs, JOB_MAX_OPEN_FILES), blocks: new BlockCache(0, BLOCK_SLOT_BYTES) };
-  const readers = new Map<string, SSTableReader>();
+  const readers: SSTableReader[] = [];
   const created: string[] = [];
   try {
     const open = (name: string): SSTableReader => {
       const reader = SSTableReader.open(fs, join(job.dir, name), readerCaches);
-      readers.set(name, reader);
+      readers.push(reader);
       return reader;
     };
-    const runOf = (names: string[]) => new TableScanner(readerCaches.files, names, open);
+    const runOf = (names: string[]) => new TableScanner(readerCaches.files, names, open, { bounds: job.range });
     const children = job.sourceLevel === 0 ? job.sourceFiles.map((name) => runOf([name])) : [runOf(job.sourceFiles)];
     children.push(runOf(job.targetFiles));
     const stream = new CompactionIterator(new ByteMergeIterator(children), new BaseLevelCheck(job.deeperRanges));
@@ -165,22 +166,12 @@ export async function runCompactionJob(fs: FileSystem, job: CompactionJob, cache
       outputs.push({ number, name, smallest, largest, sizeBytes: properties.sizeBytes, entries: properties.entries });
     }
     if (outputs.length > 0) await fs.syncDir(job.dir);
-
-    // The merge ran to its end, so every input was opened and read whole.
-    const inputs = [...readers.values()].map((reader) => reader.properties);
-    return {
-      outputs,
-      bytesRead: inputs.reduce((sum, file) => sum + file.sizeBytes, 0),
-      bytesWritten: totalBytes(outputs),
-      entriesRead: inputs.reduce((sum, file) => sum + file.entries, 0),
-      entriesWritten: outputs.reduce((sum, file) => sum + file.entries, 0),
-      sourceBytesRead: job.sourceFiles.reduce((sum, name) => sum + readers.get(name)!.properties.sizeBytes, 0),
-    };
+    return { outputs, bytesWritten: totalBytes(outputs), entriesWritten: outputs.reduce((sum, file) => sum + file.entries, 0) };
   } catch (error) {
     for (const path of created) await fs.unlink(path).catch(() => undefined);
     throw asStorageError(error, job);
   } finally {
-    for (const reader of readers.values()) {
+    for (const reader of readers) {
       try {
         reader.close();
       } catch {
@@ -200,7 +191,10 @@ function assertJob(job: CompactionJob): void {
   if (job.targetLevel !== job.sourceLevel + 1 || job.targetLevel >= NUM_LEVELS) throw new RangeError(`compaction job: L${job.sourceLevel} to L${job.targetLevel}`);
   if (!(Number.isSafeInteger(first) && Number.isSafeInteger(limit) && limit > first)) throw new RangeError('compaction job: no file numbers reserved');
   if (!(job.targetFileBytes > 0)) throw new RangeError('compaction job: targetFileBytes must be positive');
-  if (job.sourceFiles.length === 0) throw new RangeError('compaction job: no source files');
+  // A subcompaction's range may fall between two source files of a sorted run: it rewrites target files alone.
+  if (job.sourceFiles.length + job.targetFiles.length === 0 || (job.sourceFiles.length === 0 && job.range === undefined)) throw new RangeError('compaction job: no source files');
+  const { after, upTo } = job.range ?? {};
+  if (after !== undefined && upTo !== undefined && !(after < upTo)) throw new RangeError('compaction job: empty key range');
 }
 
 /** A file-system refusal becomes STORAGE_IO with the errno code in its message; a StorageError passes as is. */

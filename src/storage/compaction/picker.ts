@@ -156,7 +156,7 @@ export function compactionEdit(compaction: Compaction, outputs: readonly FileMet
 // Implementation details follow.
 
 /** Smallest and largest key of `files` (non-empty). */
-function rangeOf(files: readonly FileMetadata[]): { smallest: string; largest: string } {
+export function rangeOf(files: readonly FileMetadata[]): { smallest: string; largest: string } {
   let smallest = files[0].smallest;
   let largest = files[0].largest;
   for (const file of files) {

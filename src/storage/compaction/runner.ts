@@ -1,20 +1,23 @@
 /**
- * Where compaction jobs run: in a worker thread, so the merge and the writes
- * use the second core while the main thread keeps answering requests (only
- * installing the result is the main thread's), or in-process for tests with
- * an injected file system. Both run the same runCompactionJob.
+ * Where compaction jobs run: in worker threads, so the merge and the writes
+ * use the cores the main thread leaves while it keeps answering requests
+ * (only installing the result is the main thread's), or in-process for tests
+ * with an injected file system. Both run the same runCompactionJob.
  *
  * Invariants of workerRunner:
- *   (1) At most one Worker at a time, spawned at the first job and kept for
- *       the next ones; `pending` holds exactly the jobs sent to it and not
- *       yet answered.
- *   (2) The Worker is ref'd exactly while `pending` is non-empty: a running
- *       job keeps the process alive, an idle worker never does.
- *   (3) Every job settles once: with the worker's answer, or rejected if
- *       the worker dies first (the next job then spawns a new one) or the
- *       runner closes. A job's failure crosses the thread as its name,
- *       message and code (a StorageError arrives as a StorageError with the
- *       same code), never as a crash of the worker.
+ *   (1) At most `workers` Workers at a time, each spawned when a job finds
+ *       no idle one and kept for later jobs (a subcompaction's share of a
+ *       job runs in a worker of its own while another is busy). A job goes to
+ *       the Worker with the fewest jobs pending, an idle one first; each
+ *       Worker's `pending` holds exactly the jobs sent to it and not yet
+ *       answered.
+ *   (2) A Worker is ref'd exactly while its `pending` is non-empty: a
+ *       running job keeps the process alive, an idle worker never does.
+ *   (3) Every job settles once: with its worker's answer, or rejected if
+ *       that worker dies first (its slot then spawns a new one for the next
+ *       job) or the runner closes. A job's failure crosses the thread as its
+ *       name, message and code (a StorageError arrives as a StorageError
+ *       with the same code), never as a crash of the worker.
  */
 import { Worker } from 'node:worker_threads';
 import type { FileSystem } from '../env/fileSystem.js';
@@ -46,62 +49,82 @@ export function inProcessRunner(fs: FileSystem, caches?: ReaderCaches): Compacti
 export interface WorkerRunnerOptions {
   /** The worker module; default worker.js beside this file (so it needs the built dist/). */
   workerUrl?: URL;
+  /** Worker threads at most (one a subcompaction running at once); default 1. */
+  workers?: number;
+}
+
+/** One Worker of the pool and the jobs it holds (invariants 1 and 2). */
+interface WorkerSlot {
+  worker: Worker | null;
+  pending: Map<number, { resolve: (result: CompactionJobResult) => void; reject: (error: unknown) => void }>;
 }
 
 /**
- * Runs jobs in one long-lived worker_threads Worker (invariants 1 to 3).
- * The worker makes its own file system: nodeFileSystem, with
- * MEMTABLE_FAULT_FILE's injected faults when that is set (see worker.ts).
+ * Runs jobs in up to `workers` long-lived worker_threads Workers
+ * (invariants 1 to 3). Each worker makes its own file system:
+ * nodeFileSystem, with MEMTABLE_FAULT_FILE's injected faults when that is
+ * set (see worker.ts).
  */
 export function workerRunner(options: WorkerRunnerOptions = {}): CompactionRunner {
   const workerUrl = options.workerUrl ?? new URL('./worker.js', import.meta.url);
-  const pending = new Map<number, { resolve: (result: CompactionJobResult) => void; reject: (error: unknown) => void }>();
-  let worker: Worker | null = null;
+  const workers = options.workers ?? 1;
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new RangeError(`workers must be a positive integer, got ${workers}`);
+  const slots: WorkerSlot[] = Array.from({ length: workers }, () => ({ worker: null, pending: new Map() }));
   let nextId = 0;
   let closed = false;
 
-  const failAll = (error: Error): void => {
-    for (const { reject } of pending.values()) reject(error);
-    pending.clear();
+  const failAll = (slot: WorkerSlot, error: Error): void => {
+    for (const { reject } of slot.pending.values()) reject(error);
+    slot.pending.clear();
   };
 
-  const spawn = (): Worker => {
+  const spawn = (slot: WorkerSlot): Worker => {
     const spawned = new Worker(workerUrl);
     spawned.on('message', (message: WorkerReply) => {
-      const job = pending.get(message.id);
+      const job = slot.pending.get(message.id);
       if (job === undefined) return;
-      pending.delete(message.id);
-      if (pending.size === 0) spawned.unref();
+      slot.pending.delete(message.id);
+      if (slot.pending.size === 0) spawned.unref();
       if (message.ok) job.resolve(message.result);
       else job.reject(deserializeError(message.error));
     });
-    // A crash: every job it held fails, and the next job gets a new worker.
+    // A crash: every job it held fails, and the slot's next job gets a new worker.
     const lost = (error: Error): void => {
-      if (worker !== spawned) return;
-      worker = null;
-      failAll(error);
+      if (slot.worker !== spawned) return;
+      slot.worker = null;
+      failAll(slot, error);
     };
     spawned.on('error', (error) => lost(error));
     spawned.on('exit', (code) => lost(new Error(`compaction worker exited (code ${code})`)));
     return spawned;
   };
 
+  /** An idle running worker's slot, else an empty slot (one more worker), else the least busy. */
+  const pick = (): WorkerSlot =>
+    slots.find((slot) => slot.worker !== null && slot.pending.size === 0) ??
+    slots.find((slot) => slot.worker === null) ??
+    slots.reduce((least, slot) => (slot.pending.size < least.pending.size ? slot : least));
+
   return {
     run(job) {
       if (closed) return Promise.reject(new Error('compaction runner is closed'));
-      worker ??= spawn();
+      const slot = pick();
+      const worker = (slot.worker ??= spawn(slot));
       const id = nextId++;
-      const result = new Promise<CompactionJobResult>((resolve, reject) => pending.set(id, { resolve, reject }));
+      const result = new Promise<CompactionJobResult>((resolve, reject) => slot.pending.set(id, { resolve, reject }));
       worker.ref();
       worker.postMessage({ id, job } satisfies WorkerRequest);
       return result;
     },
     async close() {
       closed = true;
-      const stopping = worker;
-      worker = null;
-      failAll(new Error('compaction runner closed'));
-      await stopping?.terminate();
+      const stopping: Worker[] = [];
+      for (const slot of slots) {
+        if (slot.worker !== null) stopping.push(slot.worker);
+        slot.worker = null;
+        failAll(slot, new Error('compaction runner closed'));
+      }
+      await Promise.all(stopping.map((worker) => worker.terminate()));
     },
   };
 }

@@ -223,6 +223,17 @@ export class SSTableReader {
     return this.lastKeyIndex.lowerBound(sortKey);
   }
 
+  /**
+   * About how many bytes of the file hold keys below `sortKey`: where the
+   * first data block that may hold it starts (LevelDB's
+   * Table::ApproximateOffsetOf), the whole file when every key is below. From
+   * the index in memory, no read: what a compaction splits its inputs by.
+   */
+  approximateOffsetOf(sortKey: string): number {
+    const i = this.lastKeyIndex.lowerBound(sortKey);
+    return i < this.handles.length ? this.handles[i].offset : this.properties.sizeBytes;
+  }
+
   /** The last key of each data block, ascending. For SSTableIterator. */
   get blockLastKeys(): readonly string[] {
     return this.lastKeys;

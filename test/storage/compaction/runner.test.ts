@@ -7,6 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -96,6 +97,25 @@ describe('workerRunner', () => {
       if (before === undefined) delete process.env.MEMTABLE_FAULT_FILE;
       else process.env.MEMTABLE_FAULT_FILE = before;
     }
+  });
+
+  it('runs jobs side by side in up to `workers` workers, spawning one only when none is idle', async () => {
+    // A stand-in worker that answers each job after 50 ms with its thread id, so jobs sent together overlap.
+    const dir = tempDir();
+    const stub = join(dir, 'stub-worker.mjs');
+    writeFileSync(
+      stub,
+      `import { parentPort, threadId } from 'node:worker_threads';
+       parentPort.on('message', ({ id }) => setTimeout(() => parentPort.postMessage({ id, ok: true, result: { outputs: [], bytesWritten: threadId, entriesWritten: 0 } }), 50));`,
+    );
+    const runner = track(workerRunner({ workerUrl: pathToFileURL(stub), workers: 2 }));
+    const job = await setUp();
+    const threadOf = async () => (await runner.run(job)).bytesWritten;
+    const one = await threadOf();
+    expect(await threadOf()).toBe(one); // one at a time: the idle worker takes each
+    const together = await Promise.all(Array.from({ length: 5 }, threadOf));
+    expect(new Set(together).size).toBe(2);
+    expect(together).toContain(one);
   });
 
   it('rejects the jobs of a worker that dies, and spawns a new one for the next job', async () => {
