@@ -1,4 +1,5 @@
 /** The command line through the built CLI: bad flags, variables and data folders are one line and exit 2; --version. */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,7 +63,23 @@ describe('the command line', () => {
 
   it('says to raise ulimit -n, in one line, when it has too few descriptors to load itself', async () => {
     // Node's module loader opens 40-odd of the CLI's module files at once: under 30 it cannot.
-    expect(await refused([], {}, 30)).toMatch(/^memtable-node: too few file descriptors to start \(EMFILE\): raise ulimit -n/);
+    // EMFILE itself, or (met while resolving a package) a module reported missing: either way one line naming the limit.
+    expect(await refused([], {}, 30)).toMatch(/^memtable-node: too few file descriptors to start \((EMFILE|a module could not be opened), ulimit -n 30\): raise ulimit -n/);
+  });
+
+  it('blames a module not found on descriptors only under a low ulimit -n (the loader reports EMFILE in a package lookup so)', () => {
+    // The entry (dist/cli.js) beside a main.js that imports a package that is not there.
+    const dir = freshDir();
+    writeFileSync(join(dir, 'cli.js'), readFileSync(new URL('../../dist/cli.js', import.meta.url)));
+    writeFileSync(join(dir, 'main.js'), "import 'no-such-package-anywhere';\n");
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const start = (limit: number) => spawnSync('bash', ['-c', `ulimit -n ${limit} && exec "$0" cli.js`, process.execPath], { cwd: dir, encoding: 'utf8', input: '' });
+    const starved = start(30);
+    expect(starved.status).toBe(2);
+    expect(starved.stderr).toBe('memtable-node: too few file descriptors to start (a module could not be opened, ulimit -n 30): raise ulimit -n (64 is enough to start; each node and --max-open-files need more)\n');
+    const broken = start(1024);
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toContain("Cannot find package 'no-such-package-anywhere'");
   });
 
   it('says which setting to lower when init runs out of file descriptors', async () => {
