@@ -22,7 +22,7 @@
 import { join } from 'node:path';
 import type { FileSystem } from '../env/fileSystem.js';
 import type { ReaderCaches } from '../sstable/reader.js';
-import { type FileMetadata, totalBytes } from '../version/fileMetadata.js';
+import { totalBytes, totalEntries } from '../version/fileMetadata.js';
 import type { Version, VersionEdit } from '../version/version.js';
 import { type CompactionJobResult, compactionJob, maxCompactionOutputs } from './job.js';
 import { type Compaction, compactionEdit } from './picker.js';
@@ -153,7 +153,7 @@ export async function runCompaction(host: CompactionHost, compaction: Compaction
   try {
     const version = host.currentVersion;
     const jobs = parts.map(({ compaction: part, range }, i) =>
-      compactionJob(version, part, { dir: host.files.dir, targetFileBytes, firstFileNumber: numbers[i][0], ...(parts.length > 1 ? { range } : {}) }),
+      compactionJob(version, part, { dir: host.files.dir, targetFileBytes, firstFileNumber: numbers[i][0], range }),
     );
     const outputs = (await runAll(host, jobs.map((job) => runner.run(job)))).flatMap((result) => result.outputs);
     await beforeInstall?.();
@@ -164,7 +164,7 @@ export async function runCompaction(host: CompactionHost, compaction: Compaction
       outputs: outputs.map((file) => file.name),
       sstablesMerged: inputs.length,
       newSstables: outputs.length,
-      keysDeduplicated: entries(inputFiles) - entries(outputs),
+      keysDeduplicated: totalEntries(inputFiles) - totalEntries(outputs),
       bytesRead: totalBytes(inputFiles),
       sourceBytesRead: totalBytes(compaction.sourceInputs),
       bytesWritten: totalBytes(outputs),
@@ -194,11 +194,4 @@ async function runAll(host: CompactionHost, running: Array<Promise<CompactionJob
     if (result.status === 'fulfilled') for (const file of result.value.outputs) await fs.unlink(join(dir, file.name)).catch(() => undefined);
   }
   throw failed.reason;
-}
-
-/** Entries of `files`, tombstones included. */
-function entries(files: readonly FileMetadata[]): number {
-  let count = 0;
-  for (const file of files) count += file.entries;
-  return count;
 }

@@ -37,7 +37,7 @@ import { ByteMergeIterator } from '../mergeIterator.js';
 import { BLOCK_SLOT_BYTES, type ReaderCaches, SSTableReader } from '../sstable/reader.js';
 import { type ScanBounds, TableScanner } from '../sstable/tableScanner.js';
 import { writeSSTableBytes } from '../sstable/writer.js';
-import { type FileMetadata, NUM_LEVELS, totalBytes } from '../version/fileMetadata.js';
+import { type FileMetadata, NUM_LEVELS, totalBytes, totalEntries } from '../version/fileMetadata.js';
 import { sstableFileName } from '../version/fileNames.js';
 import type { Version } from '../version/version.js';
 import { BaseLevelCheck, CompactionIterator, type KeyRange } from './compactionIterator.js';
@@ -166,7 +166,7 @@ export async function runCompactionJob(fs: FileSystem, job: CompactionJob, cache
       outputs.push({ number, name, smallest, largest, sizeBytes: properties.sizeBytes, entries: properties.entries });
     }
     if (outputs.length > 0) await fs.syncDir(job.dir);
-    return { outputs, bytesWritten: totalBytes(outputs), entriesWritten: outputs.reduce((sum, file) => sum + file.entries, 0) };
+    return { outputs, bytesWritten: totalBytes(outputs), entriesWritten: totalEntries(outputs) };
   } catch (error) {
     for (const path of created) await fs.unlink(path).catch(() => undefined);
     throw asStorageError(error, job);

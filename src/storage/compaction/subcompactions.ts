@@ -31,9 +31,9 @@ export interface SplitSource {
   keySamples(file: FileMetadata, count: number): string[];
 }
 
-/** One range of a split compaction and the part of the compaction it runs (invariant 2). */
+/** One range of a split compaction and the part of the compaction it runs (invariant 2); no range: the whole compaction, unsplit. */
 export interface Subcompaction {
-  range: ScanBounds;
+  range?: ScanBounds;
   compaction: Compaction;
 }
 
@@ -50,7 +50,7 @@ export function splitCompaction(compaction: Compaction, source: SplitSource, max
   const inputs = [...compaction.sourceInputs, ...compaction.targetInputs];
   const total = totalBytes(inputs);
   const wanted = Math.min(maxRanges, Math.floor(total / minRangeBytes));
-  const whole = [{ range: {}, compaction }];
+  const whole = [{ compaction }];
   if (wanted < 2) return whole;
 
   // Boundaries inside the source files' span: a range beyond it would only copy target files.

@@ -40,6 +40,13 @@ export function totalBytes(files: readonly FileMetadata[]): number {
   return bytes;
 }
 
+/** Entries of `files`, tombstones included. */
+export function totalEntries(files: readonly FileMetadata[]): number {
+  let count = 0;
+  for (const file of files) count += file.entries;
+  return count;
+}
+
 /**
  * The metadata of a finished SSTable from what its writer (or its reader's
  * properties block) says. REQUIRES: properties.entries > 0 (an empty file

@@ -69,22 +69,25 @@ describe('splitCompaction', () => {
         expect(parts.length).toBeGreaterThanOrEqual(1);
         expect(parts.length).toBeLessThanOrEqual(maxRanges);
         if (parts.length === 1) {
-          expect(parts[0]).toEqual({ range: {}, compaction });
+          expect(parts[0]).toEqual({ compaction });
           return;
         }
         const inputs = [...sources, ...targets];
         const total = inputs.reduce((sum, f) => sum + f.sizeBytes, 0);
         expect(total).toBeGreaterThanOrEqual(parts.length * minRangeBytes);
         // (1) The ranges tile the key space, ascending.
-        expect(parts[0].range.after).toBeUndefined();
-        expect(parts[parts.length - 1].range.upTo).toBeUndefined();
-        for (let i = 0; i + 1 < parts.length; i++) {
-          expect(parts[i].range.upTo).toBeDefined();
-          expect(parts[i + 1].range.after).toBe(parts[i].range.upTo);
-          if (i > 0) expect(parts[i].range.after! < parts[i].range.upTo!).toBe(true);
+        expect(parts.every((part) => part.range !== undefined)).toBe(true);
+        const ranges = parts.map((part) => part.range!);
+        expect(ranges[0].after).toBeUndefined();
+        expect(ranges[ranges.length - 1].upTo).toBeUndefined();
+        for (let i = 0; i + 1 < ranges.length; i++) {
+          expect(ranges[i].upTo).toBeDefined();
+          expect(ranges[i + 1].after).toBe(ranges[i].upTo);
+          if (i > 0) expect(ranges[i].after! < ranges[i].upTo!).toBe(true);
         }
-        for (const { range, compaction: part } of parts) {
-          const overlaps = (f: FileMetadata) => (range.after === undefined || f.largest > range.after) && (range.upTo === undefined || f.smallest <= range.upTo);
+        for (const [i, { compaction: part }] of parts.entries()) {
+          const { after, upTo } = ranges[i];
+          const overlaps = (f: FileMetadata) => (after === undefined || f.largest > after) && (upTo === undefined || f.smallest <= upTo);
           // (2) Exactly the files that overlap the range, in their order.
           expect(part.sourceInputs).toEqual(sources.filter(overlaps));
           expect(part.targetInputs).toEqual(targets.filter(overlaps));
@@ -108,8 +111,8 @@ describe('splitCompaction', () => {
 
   it('does not split a compaction below two ranges of minRangeBytes, nor with maxRanges 1', () => {
     const compaction = compactionOf([file(1, 0, 99)], [file(2, 0, 99)]);
-    expect(splitCompaction(compaction, source, 4, 1001)).toEqual([{ range: {}, compaction }]);
-    expect(splitCompaction(compaction, source, 1, 1)).toEqual([{ range: {}, compaction }]);
+    expect(splitCompaction(compaction, source, 4, 1001)).toEqual([{ compaction }]);
+    expect(splitCompaction(compaction, source, 1, 1)).toEqual([{ compaction }]);
     expect(splitCompaction(compaction, source, 4, 1000)).toHaveLength(2);
   });
 });
