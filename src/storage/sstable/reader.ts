@@ -230,7 +230,7 @@ export class SSTableReader {
    * the index in memory, no read: what a compaction splits its inputs by.
    */
   approximateOffsetOf(sortKey: string): number {
-    const i = this.lastKeyIndex.lowerBound(sortKey);
+    const i = this.blockFor(sortKey);
     return i < this.handles.length ? this.handles[i].offset : this.properties.sizeBytes;
   }
 
