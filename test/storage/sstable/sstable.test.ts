@@ -312,6 +312,30 @@ describe('SSTable keys and values', () => {
     it.seekToFirst();
     expect(it.key()).toBe('k00000');
   });
+
+  it('approximateOffsetOf: where the first block that may hold a key starts, from the index alone', async () => {
+    const entries: Entry[] = Array.from({ length: 300 }, (_, i) => [`k${String(i * 10).padStart(5, '0')}`, json(i)]);
+    const m = memoryFileSystem();
+    await writeSSTable(m.fs, 't', source(entries), { blockBytes: 128 });
+    const reader = SSTableReader.open(m.fs, 't');
+    const reads = reader.diskReads;
+    expect(reader.approximateOffsetOf('')).toBe(0);
+    expect(reader.approximateOffsetOf('k00000')).toBe(0);
+    expect(reader.approximateOffsetOf('k99999')).toBe(reader.properties.sizeBytes);
+    const starts = Array.from({ length: reader.blockCount }, (_, j) => reader.blockHandle(j).offset);
+    const lastKeys = reader.blockLastKeys;
+    // Each stored key and each key between two: the start of block j, the first whose last key is at or past it.
+    const keys = Array.from({ length: 599 }, (_, n) => `k${String(n * 5).padStart(5, '0')}`);
+    for (const key of keys) {
+      const j = starts.indexOf(reader.approximateOffsetOf(key));
+      expect(j, key).toBeGreaterThanOrEqual(0);
+      expect(lastKeys[j] >= key, key).toBe(true);
+      if (j > 0) expect(lastKeys[j - 1] < key, key).toBe(true);
+    }
+    // Past the last key: the whole file.
+    expect(reader.approximateOffsetOf('k02995')).toBe(reader.properties.sizeBytes);
+    expect(reader.diskReads).toBe(reads);
+  });
 });
 
 // ---------------------------------------------------------------- property
