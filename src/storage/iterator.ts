@@ -6,8 +6,11 @@
  * order. A value is the entry's JSON text, or TOMBSTONE for a deletion.
  *
  * Contract: a new iterator is not valid until positioned by seekGE or
- * seekToFirst. key(), value() and next() require valid(). Iteration is in
- * strictly ascending key order, one entry per key.
+ * seekToFirst. key(), value() and next() require valid(), and every
+ * implementation throws "<name>: not valid" when called without it (LevelDB
+ * asserts Valid() in each accessor): an unpositioned or finished iterator
+ * never answers with a stale or made-up entry. Iteration is in strictly
+ * ascending key order, one entry per key.
  */
 
 /** A deletion marker. DO NOT CHANGE: persisted layouts test for it. */

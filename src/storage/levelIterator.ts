@@ -46,16 +46,22 @@ export class LevelIterator implements InternalIterator {
   }
 
   key(): string {
-    return this.current!.key();
+    return this.positioned().key();
   }
 
   value(): EntryValue {
-    return this.current!.value();
+    return this.positioned().value();
   }
 
   next(): void {
-    this.current!.next();
+    this.positioned().next();
     this.skipExhaustedFiles();
+  }
+
+  /** The current file's iterator; throws unless valid() (iterator.ts). Past a seek, `current` is null or valid. */
+  private positioned(): InternalIterator {
+    if (this.current === null) throw new Error('LevelIterator: not valid');
+    return this.current;
   }
 
   private enter(index: number): void {

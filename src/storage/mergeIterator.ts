@@ -54,6 +54,12 @@ abstract class HeapMerge<Child extends MergeChild> {
     return this.heap.length > 0;
   }
 
+  /** The child at the top of the heap, the current entry's; throws unless valid() (iterator.ts). */
+  protected top(): number {
+    if (this.heap.length === 0) throw new Error(`${this.constructor.name}: not valid`);
+    return this.heap[0];
+  }
+
   /**
    * Moves past the current key in every child that has it, so older
    * versions are skipped. Those children sit just below the top (the heap
@@ -62,7 +68,7 @@ abstract class HeapMerge<Child extends MergeChild> {
    */
   next(): void {
     const heap = this.heap;
-    const top = heap[0];
+    const top = this.top();
     while (heap.length > 1) {
       const second = heap.length > 2 && this.before(heap[2], heap[1]) ? 2 : 1;
       if (!this.sameKey(heap[second], top)) {
@@ -144,11 +150,11 @@ export class MergeIterator extends HeapMerge<InternalIterator> implements Intern
   }
 
   key(): string {
-    return this.keys[this.heap[0]];
+    return this.keys[this.top()];
   }
 
   value(): EntryValue {
-    return this.children[this.heap[0]].value();
+    return this.children[this.top()].value();
   }
 
   protected compareKeys(a: number, b: number): number {
@@ -179,27 +185,27 @@ export class ByteMergeIterator extends HeapMerge<ByteIterator> implements ByteIt
   }
 
   keyBytes(): Uint8Array {
-    return this.keys[this.heap[0]];
+    return this.keys[this.top()];
   }
 
   keyLength(): number {
-    return this.keyLengths[this.heap[0]];
+    return this.keyLengths[this.top()];
   }
 
   isTombstone(): boolean {
-    return this.children[this.heap[0]].isTombstone();
+    return this.children[this.top()].isTombstone();
   }
 
   valueBytes(): Uint8Array {
-    return this.children[this.heap[0]].valueBytes();
+    return this.children[this.top()].valueBytes();
   }
 
   valueStart(): number {
-    return this.children[this.heap[0]].valueStart();
+    return this.children[this.top()].valueStart();
   }
 
   valueEnd(): number {
-    return this.children[this.heap[0]].valueEnd();
+    return this.children[this.top()].valueEnd();
   }
 
   protected moved(i: number): void {

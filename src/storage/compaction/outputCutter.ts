@@ -165,31 +165,31 @@ export class OutputSlice implements ByteIterator {
   }
 
   keyBytes(): Uint8Array {
-    return this.cutter.source.keyBytes();
+    return this.source().keyBytes();
   }
 
   keyLength(): number {
-    return this.cutter.source.keyLength();
+    return this.source().keyLength();
   }
 
   isTombstone(): boolean {
-    return this.cutter.source.isTombstone();
+    return this.source().isTombstone();
   }
 
   valueBytes(): Uint8Array {
-    return this.cutter.source.valueBytes();
+    return this.source().valueBytes();
   }
 
   valueStart(): number {
-    return this.cutter.source.valueStart();
+    return this.source().valueStart();
   }
 
   valueEnd(): number {
-    return this.cutter.source.valueEnd();
+    return this.source().valueEnd();
   }
 
   next(): void {
-    const source = this.cutter.source;
+    const source = this.source();
     const key = source.keyBytes();
     const keyLength = source.keyLength();
     const valueLength = source.isTombstone() ? 0 : source.valueEnd() - source.valueStart();
@@ -200,5 +200,11 @@ export class OutputSlice implements ByteIterator {
     this.prevLength = keyLength;
     this.entries++;
     this.open = this.cutter.advance(this.bytes, this.last);
+  }
+
+  /** The shared stream at this slice's entry; throws unless valid() (iterator.ts): past the cut it is the next slice's. */
+  private source(): ByteIterator {
+    if (!this.valid()) throw new Error('OutputSlice: not valid');
+    return this.cutter.source;
   }
 }

@@ -569,14 +569,20 @@ class ListIterator<V> implements SkipListIterator<V> {
   }
 
   key(): string {
-    return this.list.keyAt(this.node);
+    return this.list.keyAt(this.positioned());
   }
 
   value(): V {
-    return this.list.valueAt(this.node);
+    return this.list.valueAt(this.positioned());
   }
 
   next(): void {
-    this.node = this.list.successor(this.node);
+    this.node = this.list.successor(this.positioned());
+  }
+
+  /** The current node; throws unless valid() (iterator.ts): NIL would read the head's empty key. */
+  private positioned(): number {
+    if (this.node === NIL) throw new Error('ListIterator: not valid');
+    return this.node;
   }
 }

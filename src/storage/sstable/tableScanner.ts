@@ -93,7 +93,7 @@ export class TableScanner implements ByteIterator {
   }
 
   next(): void {
-    if (this.reader === null) throw new Error('TableScanner: not valid');
+    this.assertValid();
     this.step();
     this.stopPastUpTo();
   }
@@ -122,27 +122,38 @@ export class TableScanner implements ByteIterator {
   }
 
   keyBytes(): Uint8Array {
+    this.assertValid();
     return this.entry.keyBuffer;
   }
 
   keyLength(): number {
+    this.assertValid();
     return this.entry.keyByteLength;
   }
 
   isTombstone(): boolean {
+    this.assertValid();
     return this.entry.isTombstone();
   }
 
   valueBytes(): Uint8Array {
+    this.assertValid();
     return this.chunkBytes;
   }
 
   valueStart(): number {
+    this.assertValid();
     return this.blockAt + this.entry.valueOffset;
   }
 
   valueEnd(): number {
+    this.assertValid();
     return this.blockAt + this.entry.valueLimit;
+  }
+
+  /** Accessors and next() throw unless valid() (iterator.ts): the cursor would answer with a finished walk's last entry. */
+  private assertValid(): void {
+    if (this.reader === null) throw new Error('TableScanner: not valid');
   }
 
   /**
