@@ -3,6 +3,18 @@
  * after LevelDB's db/skiplist.h, with nodes laid out as in Pebble's arenaskl:
  * a node is an integer, its links live in typed arrays, never in objects.
  *
+ * Key differences from them:
+ *   - One writer and readers on the same thread, so no atomics, no
+ *     lock-free insert (both of theirs allow concurrent readers).
+ *   - A key is set, not only inserted: a second write of a key replaces its
+ *     value in place (replaceValueAt) instead of adding a newer entry under
+ *     a sequence number, since the MemTable keeps one version of each key.
+ *   - A finger (invariant 3): the predecessors of the last set() are kept,
+ *     so ascending or nearby writes start their search there, not at the head.
+ *   - Order prefixes (invariant 4): a few code units of each key packed into
+ *     integers beside the links, so most comparisons never touch the key
+ *     string; the strings decide only ties.
+ *
  * Two kinds of integer name a node:
  *   id                dense, 0 = the head: entries[2 id] its key, entries[2 id + 1]
  *                     its value (null = tombstone), side by side so a read of
