@@ -46,6 +46,11 @@ export function fromSortKey(sortKey: string): string {
   return out;
 }
 
+/** The UTF-8 bytes of the key behind a sort key: what keys in SSTable blocks are compared with, bytewise. */
+export function utf8OfSortKey(sortKey: string): Buffer {
+  return Buffer.from(fromSortKey(sortKey), 'utf8');
+}
+
 /** Code point order of two keys: negative, zero or positive. */
 export function compareKeys(a: string, b: string): number {
   const x = toSortKey(a);

@@ -35,7 +35,7 @@
  * maxCompactionOutputs). Files come out a few percent over the target (the
  * index, the restart array, longer varints).
  */
-import { fromSortKey } from '../keyOrder.js';
+import { utf8OfSortKey } from '../keyOrder.js';
 import type { ByteIterator } from '../iterator.js';
 import { compareBytes } from '../mergeIterator.js';
 import { RESTART_INTERVAL } from '../sstable/format.js';
@@ -87,7 +87,7 @@ export class OutputCutter {
     private readonly options: CutterOptions,
   ) {
     if (!(options.maxOutputs >= 1)) throw new RangeError('OutputCutter: maxOutputs must be >= 1');
-    this.grandparentLargest = options.grandparents.map((file) => Buffer.from(fromSortKey(file.largest), 'utf8'));
+    this.grandparentLargest = options.grandparents.map((file) => utf8OfSortKey(file.largest));
     stream.seekToFirst();
     if (stream.valid()) this.shouldStopBefore();
   }

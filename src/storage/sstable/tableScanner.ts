@@ -26,7 +26,7 @@
 import type { FileHandleCache } from '../cache/fileHandleCache.js';
 import { corruption } from '../errors.js';
 import type { ByteIterator } from '../iterator.js';
-import { fromSortKey } from '../keyOrder.js';
+import { utf8OfSortKey } from '../keyOrder.js';
 import { BlockIterator } from './blockIterator.js';
 import { BLOCK_TRAILER_SIZE, BlockKind, verifyBlock } from './format.js';
 import type { SSTableReader } from './reader.js';
@@ -77,8 +77,8 @@ export class TableScanner implements ByteIterator {
   ) {
     this.readaheadBytes = readaheadBytes;
     this.afterSortKey = bounds.after;
-    this.after = bounds.after === undefined ? undefined : Buffer.from(fromSortKey(bounds.after), 'utf8');
-    this.upTo = bounds.upTo === undefined ? undefined : Buffer.from(fromSortKey(bounds.upTo), 'utf8');
+    this.after = bounds.after === undefined ? undefined : utf8OfSortKey(bounds.after);
+    this.upTo = bounds.upTo === undefined ? undefined : utf8OfSortKey(bounds.upTo);
   }
 
   seekToFirst(): void {
